@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/qlikgate/qlikgate/providers"
+	"github.com/qlikgate/qlikgate/qlik"
+	"github.com/qlikgate/qlikgate/web"
+)
+
+// config is the whole configuration file: each block is owned and validated
+// by the package that uses it; this file only composes them.
+type config struct {
+	Server    web.ServerConfig  `yaml:"server"`
+	Session   web.SessionConfig `yaml:"session"`
+	UI        web.UIConfig      `yaml:"ui"`
+	Log       logConfig         `yaml:"log"`
+	Providers []providerEntry   `yaml:"-"`
+	Targets   []targetEntry     `yaml:"-"`
+}
+
+type providerEntry struct {
+	providers.Common
+	Kind   providers.Kind
+	Config providers.Config
+}
+
+type targetEntry struct {
+	qlik.Common
+	Kind   qlik.Kind
+	Config qlik.Config
+}
+
+func defaultConfig() *config {
+	w := web.DefaultConfig()
+	return &config{Server: w.Server, Session: w.Session, UI: w.UI, Log: logConfig{Level: "info", Format: "text"}}
+}
+
+// loadConfig reads, decodes and validates a configuration file. The error
+// lists every problem found, one per line, each naming its key.
+func loadConfig(path string) (*config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return parseConfig(data, filepath.Dir(abs), os.LookupEnv)
+}
+
+// parseConfig decodes a configuration; baseDir anchors relative file paths.
+func parseConfig(data []byte, baseDir string, getenv func(string) (string, bool)) (*config, error) {
+	root, err := parseYAML(data)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	d := newDecoder(baseDir)
+	d.getenv = getenv
+	c := defaultConfig()
+	var provNode, targNode yaml.Node
+	d.decode(root, "", c, map[string]any{"providers": &provNode, "targets": &targNode})
+	c.Providers = decodeProviders(d, &provNode)
+	c.Targets = decodeTargets(d, &targNode)
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// items returns the elements of a sequence node, reporting anything else.
+func items(d *decoder, n *yaml.Node, path string) []*yaml.Node {
+	switch {
+	case n.Kind == 0:
+		return nil
+	case n.Kind != yaml.SequenceNode:
+		d.errorf(path, "expected a list")
+		return nil
+	}
+	return n.Content
+}
+
+func decodeProviders(d *decoder, n *yaml.Node) []providerEntry {
+	var out []providerEntry
+	for i, item := range items(d, n, "providers") {
+		path := fmt.Sprintf("providers[%d]", i)
+		var e providerEntry
+		kindName, _ := scalarAt(item, "kind")
+		k, ok := providerKinds.Lookup(kindName)
+		extra := map[string]any{}
+		if ok {
+			e.Kind, e.Config = k, k.NewConfig()
+			extra[k.ConfigKey] = e.Config
+		} else {
+			if kindName != "" {
+				d.errorf(path+".kind", "unknown kind %q (known: %s)", kindName, strings.Join(providerKinds.Names(), ", "))
+			}
+			// Accept every kind's block so one typo gives one error.
+			for _, k := range providerKinds {
+				extra[k.ConfigKey] = k.NewConfig()
+			}
+		}
+		d.decode(item, path, &e.Common, extra)
+		out = append(out, e)
+	}
+	return out
+}
+
+func decodeTargets(d *decoder, n *yaml.Node) []targetEntry {
+	var out []targetEntry
+	for i, item := range items(d, n, "targets") {
+		path := fmt.Sprintf("targets[%d]", i)
+		var e targetEntry
+		kindName, _ := scalarAt(item, "kind")
+		k, ok := targetKinds.Lookup(kindName)
+		extra := map[string]any{}
+		if ok {
+			e.Kind, e.Config = k, k.NewConfig()
+			extra[k.ConfigKey] = e.Config
+		} else {
+			if kindName != "" {
+				d.errorf(path+".kind", "unknown kind %q (known: %s)", kindName, strings.Join(targetKinds.Names(), ", "))
+			}
+			for _, k := range targetKinds {
+				extra[k.ConfigKey] = k.NewConfig()
+			}
+		}
+		d.decode(item, path, &e.Common, extra)
+		out = append(out, e)
+	}
+	return out
+}
+
+// validate runs every block's own validation and the cross-block rules.
+func (c *config) validate() error {
+	var errs []error
+	errs = append(errs, prefixed("server.", c.Server.Validate())...)
+	errs = append(errs, prefixed("session.", c.Session.Validate())...)
+	errs = append(errs, prefixed("ui.", c.UI.Validate())...)
+	errs = append(errs, prefixed("log.", c.Log.validate())...)
+	if len(c.Providers) == 0 {
+		errs = append(errs, errors.New("providers: at least one provider is required"))
+	}
+	seen := map[string]int{}
+	for i, p := range c.Providers {
+		path := fmt.Sprintf("providers[%d].", i)
+		errs = append(errs, prefixed(path, p.Common.Validate())...)
+		if j, dup := seen[p.ID]; dup && p.ID != "" {
+			errs = append(errs, fmt.Errorf("%sid: %q is already used by providers[%d]", path, p.ID, j))
+		}
+		seen[p.ID] = i
+		if p.Config != nil {
+			errs = append(errs, prefixed(path+p.Kind.ConfigKey+".", p.Config.Validate())...)
+		}
+	}
+	if len(c.Targets) == 0 {
+		errs = append(errs, errors.New("targets: at least one Qlik target is required"))
+	}
+	seen = map[string]int{}
+	var defaults []string
+	for i, t := range c.Targets {
+		path := fmt.Sprintf("targets[%d].", i)
+		errs = append(errs, prefixed(path, t.Common.Validate())...)
+		if j, dup := seen[t.ID]; dup && t.ID != "" {
+			errs = append(errs, fmt.Errorf("%sid: %q is already used by targets[%d]", path, t.ID, j))
+		}
+		seen[t.ID] = i
+		if t.Default {
+			defaults = append(defaults, fmt.Sprintf("targets[%d]", i))
+		}
+		if t.Config != nil {
+			errs = append(errs, prefixed(path+t.Kind.ConfigKey+".", t.Config.Validate())...)
+		}
+	}
+	switch {
+	case len(c.Targets) > 1 && len(defaults) == 0:
+		errs = append(errs, errors.New("targets: mark one target `default: true` (used by / and /login)"))
+	case len(defaults) > 1:
+		errs = append(errs, fmt.Errorf("targets: only one target may be the default, not %s", strings.Join(defaults, " and ")))
+	}
+	return errors.Join(errs...)
+}
+
+// defaultTarget is the id of the default target.
+func (c *config) defaultTarget() string {
+	for _, t := range c.Targets {
+		if t.Default {
+			return t.ID
+		}
+	}
+	return c.Targets[0].ID
+}
+
+// opened is a configuration with its providers and targets built.
+type opened struct {
+	providers []web.Provider
+	targets   []qlik.Target
+}
+
+// open builds every provider and target. Nothing listens yet, so a bad
+// certificate or key stops the start before any request is served.
+func (c *config) open(ctx context.Context, log *slog.Logger) (*opened, error) {
+	var errs []error
+	o := &opened{}
+	for i, p := range c.Providers {
+		impl, err := p.Kind.Open(ctx, p.Common, p.Config, log.With("provider", p.ID))
+		if err != nil {
+			errs = append(errs, prefixed(fmt.Sprintf("providers[%d].%s.", i, p.Kind.ConfigKey), err)...)
+			continue
+		}
+		o.providers = append(o.providers, web.Provider{Common: p.Common, Impl: impl})
+	}
+	for i, t := range c.Targets {
+		tg, err := t.Kind.Open(ctx, t.Common, t.Config, log.With("target", t.ID))
+		if err != nil {
+			errs = append(errs, prefixed(fmt.Sprintf("targets[%d].%s.", i, t.Kind.ConfigKey), err)...)
+			continue
+		}
+		o.targets = append(o.targets, tg)
+	}
+	return o, errors.Join(errs...)
+}
+
+// prefixed splits a joined error and puts prefix before each part, so a
+// package's "client_cert_file: …" becomes "targets[0].sense.client_cert_file: …".
+func prefixed(prefix string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, prefixed(prefix, e)...)
+		}
+		return out
+	}
+	return []error{fmt.Errorf("%s%w", prefix, err)}
+}
+
+// logConfig is the `log:` block.
+type logConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+func (c logConfig) validate() error {
+	var errs []error
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.Level)); err != nil {
+		errs = append(errs, fmt.Errorf("level: %q is not one of debug, info, warn, error", c.Level))
+	}
+	if c.Format != "text" && c.Format != "json" {
+		errs = append(errs, fmt.Errorf("format: %q is not text or json", c.Format))
+	}
+	return errors.Join(errs...)
+}
+
+func (c logConfig) logger(w *os.File) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: l}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

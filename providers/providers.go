@@ -1,0 +1,163 @@
+// Package providers defines how qlikgate authenticates a user: the Identity a
+// provider returns, the interfaces each kind of provider implements, the errors
+// the web layer turns into user-facing messages, and the Kind description used to
+// build a provider from its configuration.
+//
+// The web layer never switches on a provider's kind: it only sees the
+// interfaces below.
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Identity is who a provider says the user is.
+type Identity struct {
+	// Provider is the id of the provider instance that authenticated the user.
+	Provider string `json:"p"`
+	// Directory is the Qlik UserDirectory of the provider (its `directory` key).
+	Directory string `json:"d"`
+	// Subject is the provider's stable, unique id for the user (DN, sub claim…).
+	Subject string `json:"s,omitempty"`
+	// UserID is the Qlik UserId, taken from the directory entry or claim,
+	// never from what the user typed.
+	UserID        string              `json:"u"`
+	Name          string              `json:"n,omitempty"`
+	Email         string              `json:"e,omitempty"`
+	EmailVerified bool                `json:"ev,omitempty"`
+	Groups        []string            `json:"g,omitempty"`
+	Attributes    map[string][]string `json:"a,omitempty"`
+}
+
+// PasswordProvider checks a username and password.
+type PasswordProvider interface {
+	// Login returns the identity for valid credentials. Wrong username and
+	// wrong password must both return an error matching ErrBadCredentials.
+	Login(ctx context.Context, username, password string) (Identity, error)
+}
+
+// RedirectProvider authenticates by sending the browser elsewhere (OIDC).
+type RedirectProvider interface {
+	AuthURL(state, nonce, codeVerifier string) (string, error)
+	Callback(ctx context.Context, q url.Values, nonce, codeVerifier string) (Identity, error)
+}
+
+var (
+	// ErrBadCredentials means the username or the password is wrong. Which
+	// of the two must never reach the user.
+	ErrBadCredentials = errors.New("bad credentials")
+	// ErrUnavailable means the provider could not be asked (server down,
+	// timeout); the user may retry later.
+	ErrUnavailable = errors.New("provider unavailable")
+)
+
+// Failure is a refused login that carries a reason for the log and,
+// optionally, a message that is safe to show the user (for example
+// "your password has expired"). It matches ErrBadCredentials with errors.Is
+// when Unwrap says so.
+type Failure struct {
+	Reason   string // machine-readable, logged: "password_expired", "account_disabled"…
+	UserText string // shown to the user when not empty; must not reveal whether the account exists
+	Err      error
+}
+
+func (f *Failure) Error() string {
+	if f.Err != nil {
+		return f.Reason + ": " + f.Err.Error()
+	}
+	return f.Reason
+}
+
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Common holds the keys every provider entry has in the configuration.
+type Common struct {
+	ID        string `yaml:"id"`
+	Kind      string `yaml:"kind"`
+	Label     string `yaml:"label"`
+	Directory string `yaml:"directory"`
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Validate checks the common keys.
+func (c Common) Validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("id: required"))
+	} else if !idPattern.MatchString(c.ID) {
+		errs = append(errs, fmt.Errorf("id: %q is not allowed: use lower-case letters, digits, '-' and '_' (it appears in URLs)", c.ID))
+	}
+	if c.Kind == "" {
+		errs = append(errs, errors.New("kind: required"))
+	}
+	if c.Directory == "" {
+		errs = append(errs, errors.New("directory: required (the Qlik UserDirectory of this provider's users)"))
+	} else if !validQlikID(c.Directory) {
+		errs = append(errs, fmt.Errorf("directory: %q is not a valid Qlik UserDirectory (no backslash, not blank, no surrounding spaces)", c.Directory))
+	}
+	return errors.Join(errs...)
+}
+
+func validQlikID(s string) bool {
+	if s == "" || s != strings.TrimSpace(s) {
+		return false
+	}
+	for _, r := range s {
+		if r == '\\' || r < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// Config is a kind-specific configuration block.
+type Config interface {
+	// Validate reports every problem, each error starting with the key it
+	// concerns (relative to the block), joined with errors.Join.
+	Validate() error
+}
+
+// Kind describes one kind of provider: how to make its configuration and how
+// to open a provider from it. A kind is registered by listing it in the
+// binary's Kinds; the core never switches on kind names.
+type Kind struct {
+	// Name is the value of `kind:` in the configuration.
+	Name string
+	// ConfigKey is the key of the kind's block (for example "ldap").
+	ConfigKey string
+	// NewConfig returns a pointer to a configuration with its defaults.
+	NewConfig func() Config
+	// Open builds the provider. It may read files but must not need the
+	// network to succeed: an unreachable server is reported at login time.
+	// The result implements PasswordProvider or RedirectProvider.
+	Open func(ctx context.Context, c Common, cfg Config, log *slog.Logger) (any, error)
+}
+
+// Kinds is a set of provider kinds, looked up by name.
+type Kinds []Kind
+
+// Lookup returns the kind called name.
+func (ks Kinds) Lookup(name string) (Kind, bool) {
+	for _, k := range ks {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
+
+// Names lists the kinds' names, for error messages.
+func (ks Kinds) Names() []string {
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.Name
+	}
+	return out
+}

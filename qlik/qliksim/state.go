@@ -1,0 +1,121 @@
+package qliksim
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// targetIDTTL is how long the proxy remembers a targetId. The real lifetime
+// is undocumented (contract §1.2); ten minutes covers any interactive login
+// while still letting a test prove that a stale targetId is refused.
+const targetIDTTL = 10 * time.Minute
+
+// SessionData is a proxy session as the QPS session API describes it
+// (OpenAPI SessionData). Field names keep the QPS spelling (UserId, not
+// UserID) so that the JSON matches the wire. Attributes are single-key
+// objects in order.
+type SessionData struct {
+	UserDirectory string
+	UserId        string
+	Attributes    []map[string]string
+	SessionId     string
+}
+
+// ticket is an issued, not yet expired ticket. Used tickets are kept until
+// they expire so that a replay can be logged as such.
+type ticket struct {
+	user    SessionData // SessionId empty
+	expires time.Time
+	used    bool
+}
+
+type target struct {
+	uri     string
+	expires time.Time
+}
+
+// state is the simulator's mutable data; every method expects s.mu held.
+type state struct {
+	tickets  map[string]*ticket
+	targets  map[string]target
+	sessions map[string]SessionData
+	users    map[string]bool // userKey of every user that ever had a session
+}
+
+func newState() state {
+	return state{
+		tickets:  map[string]*ticket{},
+		targets:  map[string]target{},
+		sessions: map[string]SessionData{},
+		users:    map[string]bool{},
+	}
+}
+
+// prune drops expired tickets and targetIds. It runs on every state change,
+// which is cheap at test scale and needs no background goroutine.
+func (st *state) prune(now time.Time) {
+	for k, t := range st.tickets {
+		if !now.Before(t.expires) {
+			delete(st.tickets, k)
+		}
+	}
+	for k, t := range st.targets {
+		if !now.Before(t.expires) {
+			delete(st.targets, k)
+		}
+	}
+}
+
+// userKey identifies a user. Qlik compares user directories and ids without
+// regard to case, so the session API's user calls do too.
+func userKey(dir, id string) string {
+	return strings.ToLower(dir) + "\\" + strings.ToLower(id)
+}
+
+// addSession stores sd unless its id is taken; newUser reports whether the
+// user had no session before (the QPS's AddedSession.NewUser).
+func (st *state) addSession(sd SessionData) (newUser, ok bool) {
+	if _, dup := st.sessions[sd.SessionId]; dup {
+		return false, false
+	}
+	k := userKey(sd.UserDirectory, sd.UserId)
+	newUser = !st.users[k]
+	st.users[k] = true
+	st.sessions[sd.SessionId] = sd
+	return newUser, true
+}
+
+// userSessions returns the user's sessions, ordered by id for stable
+// output, and removes them when remove is set.
+func (st *state) userSessions(dir, id string, remove bool) []SessionData {
+	k := userKey(dir, id)
+	out := []SessionData{}
+	for sid, sd := range st.sessions {
+		if userKey(sd.UserDirectory, sd.UserId) == k {
+			out = append(out, sd)
+			if remove {
+				delete(st.sessions, sid)
+			}
+		}
+	}
+	sortByID(out)
+	return out
+}
+
+// sortByID orders sessions by id, so that list answers are stable.
+func sortByID(s []SessionData) {
+	slices.SortFunc(s, func(a, b SessionData) int { return strings.Compare(a.SessionId, b.SessionId) })
+}
+
+// copySession returns sd with its own attribute slice, so callers outside
+// the lock cannot alias stored data.
+func copySession(sd SessionData) SessionData {
+	attrs := make([]map[string]string, 0, len(sd.Attributes))
+	for _, a := range sd.Attributes {
+		attrs = append(attrs, maps.Clone(a))
+	}
+	sd.Attributes = attrs
+	return sd
+}

@@ -1,0 +1,109 @@
+package sense
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// clientTLS builds the mutual-TLS configuration from the certificates
+// exported from the QMC: client.pem + client_key.pem + root.pem, or
+// client.pfx (+ root.pem when the PFX does not carry the CA).
+// Errors name the configuration key they concern.
+func clientTLS(c *Config) (*tls.Config, *x509.Certificate, error) {
+	var (
+		cert tls.Certificate
+		cas  []*x509.Certificate
+		errs []error
+	)
+	if c.PFXFile != "" {
+		data, err := os.ReadFile(c.PFXFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pfx_file: %w", err)
+		}
+		key, leaf, chain, err := pkcs12.DecodeChain(data, c.PFXPassword)
+		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+			return nil, nil, fmt.Errorf("pfx_password: wrong password for %s", c.PFXFile)
+		} else if err != nil {
+			return nil, nil, fmt.Errorf("pfx_file: %s: %w", c.PFXFile, err)
+		}
+		cert = tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}
+		cas = chain
+	} else {
+		certPEM, err := os.ReadFile(c.ClientCertFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client_cert_file: %w", err))
+		}
+		keyPEM, err := os.ReadFile(c.ClientKeyFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client_key_file: %w", err))
+		}
+		if len(errs) == 0 {
+			cert, err = tls.X509KeyPair(certPEM, keyPEM)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("client_key_file: %s with %s: %w", c.ClientKeyFile, c.ClientCertFile, err))
+			}
+		}
+	}
+	pool := x509.NewCertPool()
+	if c.RootCAFile != "" {
+		roots, err := readCerts(c.RootCAFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("root_ca_file: %w", err))
+		}
+		for _, r := range roots {
+			pool.AddCert(r)
+		}
+	} else {
+		for _, r := range cas {
+			pool.AddCert(r)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      pool,
+		ServerName:   c.ServerName, // empty: the host of the URL, as usual
+	}, cert.Leaf, nil
+}
+
+// readCerts reads PEM certificates, or a single DER certificate (root.cer
+// from a Windows-format export).
+func readCerts(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		c, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: no certificate found (want PEM or DER)", path)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,145 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ServerConfig is the `server:` block.
+type ServerConfig struct {
+	// Listen is the address to listen on.
+	Listen string `yaml:"listen"`
+	// PublicURL is how browsers reach qlikgate. Links, form actions and the
+	// cookie path are built from it, never from the request's Host header.
+	PublicURL string `yaml:"public_url"`
+	// TLS serves HTTPS directly when both files are set.
+	TLS TLSConfig `yaml:"tls"`
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// when finding a client's address.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TLSConfig names the certificate and key qlikgate serves HTTPS with.
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// SessionConfig is the `session:` block.
+type SessionConfig struct {
+	// Secret signs and encrypts the session cookie (keys are derived from it).
+	Secret string `yaml:"secret" secret:"true"`
+	// Lifetime is how long a sign-in lasts (single sign-on for Qlik).
+	Lifetime time.Duration `yaml:"lifetime"`
+	// Store is where sessions live; only "cookie" exists today.
+	Store string `yaml:"store"`
+}
+
+// UIConfig is the `ui:` block.
+type UIConfig struct {
+	Title        string `yaml:"title"`
+	LogoFile     string `yaml:"logo_file"`
+	PrimaryColor string `yaml:"primary_color"`
+}
+
+// Config gathers the web layer's blocks.
+type Config struct {
+	Server  ServerConfig
+	Session SessionConfig
+	UI      UIConfig
+}
+
+// DefaultConfig returns the defaults of every web key.
+func DefaultConfig() Config {
+	return Config{
+		Server:  ServerConfig{Listen: ":8080"},
+		Session: SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie"},
+		UI:      UIConfig{Title: "Qlik sign-in", PrimaryColor: "#006580"},
+	}
+}
+
+// ExampleSecret is the placeholder in config.yaml.example; it is refused so
+// nobody runs with a published key.
+const ExampleSecret = "change-me-to-32-random-bytes-or-more-please"
+
+var colorPattern = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// Validate checks the server block.
+func (c ServerConfig) Validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen: required, like \":8080\""))
+	} else if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen: %q is not host:port (%v)", c.Listen, err))
+	}
+	if c.PublicURL == "" {
+		errs = append(errs, errors.New("public_url: required: the address browsers use to reach qlikgate, like https://auth.example.com/"))
+	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("public_url: %q must be an absolute http(s) URL without user, query or fragment", c.PublicURL))
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: set both cert_file and key_file, or neither"))
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := parseNet(p); err != nil {
+			errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %v", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the session block.
+func (c SessionConfig) Validate() error {
+	var errs []error
+	switch {
+	case c.Secret == "":
+		errs = append(errs, errors.New("secret: required: at least 32 random bytes (for example from `openssl rand -base64 48`)"))
+	case c.Secret == ExampleSecret:
+		errs = append(errs, errors.New("secret: still the example value: generate your own (`openssl rand -base64 48`)"))
+	case len(c.Secret) < 32:
+		errs = append(errs, fmt.Errorf("secret: %d bytes is too short: use at least 32", len(c.Secret)))
+	}
+	if c.Lifetime < time.Minute {
+		errs = append(errs, fmt.Errorf("lifetime: %v is too short: use at least 1m", c.Lifetime))
+	}
+	if c.Store != "cookie" {
+		errs = append(errs, fmt.Errorf("store: %q is not supported: use \"cookie\"", c.Store))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the ui block.
+func (c UIConfig) Validate() error {
+	var errs []error
+	if strings.TrimSpace(c.Title) == "" {
+		errs = append(errs, errors.New("title: must not be empty"))
+	}
+	if !colorPattern.MatchString(c.PrimaryColor) {
+		errs = append(errs, fmt.Errorf("primary_color: %q must be a hex colour like #006580", c.PrimaryColor))
+	}
+	return errors.Join(errs...)
+}
+
+func parseNet(s string) (*net.IPNet, error) {
+	if !strings.Contains(s, "/") {
+		ip := net.ParseIP(s)
+		if ip == nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR", s)
+		}
+		bits := 128
+		if ip.To4() != nil {
+			ip, bits = ip.To4(), 32
+		}
+		return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
+	}
+	_, n, err := net.ParseCIDR(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an IP address or CIDR", s)
+	}
+	return n, nil
+}

@@ -1,0 +1,243 @@
+// Package web is qlikgate's HTTP face: the Echo server, its routes and
+// middleware, the per-browser session, and page rendering. It knows providers
+// and Qlik targets only through their interfaces.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/qlikgate/qlikgate/providers"
+	"github.com/qlikgate/qlikgate/qlik"
+)
+
+// Provider is an opened provider with its common configuration.
+type Provider struct {
+	providers.Common
+	// Impl implements providers.PasswordProvider or providers.RedirectProvider.
+	Impl any
+}
+
+// Options is everything the server is built from.
+type Options struct {
+	Config    Config
+	Providers []Provider
+	Targets   []qlik.Target
+	// DefaultTarget is the id of the target used by / and /login.
+	DefaultTarget string
+	Logger        *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the login pages and hands users to Qlik.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	echo      *echo.Echo
+	sessions  *sessionStore
+	pages     *pages
+	providers []Provider
+	password  map[string]providers.PasswordProvider
+	targets   map[string]qlik.Target
+	deflt     qlik.Target
+	base      string // path of public_url, always ending in "/"
+	now       func() time.Time
+}
+
+// New builds the server. It fails on a configuration the config loader
+// should already have refused, so a mistake in wiring is caught at start-up.
+func New(o Options) (*Server, error) {
+	if err := errors.Join(o.Config.Server.Validate(), o.Config.Session.Validate(), o.Config.UI.Validate()); err != nil {
+		return nil, err
+	}
+	pub, _ := url.Parse(o.Config.Server.PublicURL)
+	base := pub.Path
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	s := &Server{
+		cfg:      o.Config,
+		log:      o.Logger,
+		password: map[string]providers.PasswordProvider{},
+		targets:  map[string]qlik.Target{},
+		base:     base,
+		now:      o.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, p := range o.Providers {
+		if pp, ok := p.Impl.(providers.PasswordProvider); ok {
+			s.password[p.ID] = pp
+		} else {
+			return nil, fmt.Errorf("web: provider %q implements no known provider interface", p.ID)
+		}
+		s.providers = append(s.providers, p)
+	}
+	for _, t := range o.Targets {
+		s.targets[t.ID()] = t
+	}
+	if len(s.targets) == 0 {
+		return nil, errors.New("web: at least one Qlik target is required")
+	}
+	s.deflt = s.targets[o.DefaultTarget]
+	if s.deflt == nil {
+		return nil, fmt.Errorf("web: default target %q is not among the targets", o.DefaultTarget)
+	}
+	var err error
+	secure := pub.Scheme == "https"
+	if s.sessions, err = newSessionStore(o.Config.Session, base, secure); err != nil {
+		return nil, err
+	}
+	if !secure && !isLoopback(pub.Hostname()) {
+		s.log.Warn("public_url is plain http: session cookies are sent without the Secure flag; serve qlikgate over https",
+			"public_url", o.Config.Server.PublicURL)
+	}
+	if s.pages, err = loadPages(o.Config.UI); err != nil {
+		return nil, err
+	}
+	s.echo, err = s.routes()
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Handler returns the HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) routes() (*echo.Echo, error) {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	ipx, err := ipExtractor(s.cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	e.IPExtractor = ipx
+	e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: randomID}),
+		s.logRequests,
+		s.recoverPanics,
+		middleware.BodyLimit("64K"),
+		securityHeaders(s.cfg.Server.TLS.CertFile != ""),
+	)
+	// Routes live under public_url's path, so a reverse proxy passes paths
+	// through unchanged and every link qlikgate builds stays valid.
+	g := e.Group(strings.TrimSuffix(s.base, "/"))
+	g.GET("/", s.handleEntry)
+	g.GET("/t/:target/", s.handleEntry)
+	g.GET("/t/:target", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, s.base+"t/"+url.PathEscape(c.Param("target"))+"/?"+c.QueryString())
+	})
+	g.GET("/login", s.handleLoginPage)
+	g.POST("/login", s.handleLogin)
+	g.GET("/logout", s.handleLogout)
+	g.POST("/logout", s.handleLogout)
+	g.GET("/t/:target/logout", s.handleLogout)
+	g.POST("/t/:target/logout", s.handleLogout)
+	g.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	s.staticRoutes(g)
+	return e, nil
+}
+
+func ipExtractor(trusted []string) (echo.IPExtractor, error) {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect(), nil
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, t := range trusted {
+		n, err := parseNet(t)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if s.cfg.Server.TLS.CertFile != "" {
+			err = srv.ServeTLS(ln, s.cfg.Server.TLS.CertFile, s.cfg.Server.TLS.KeyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("web: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("web: shutdown: %w", err)
+	}
+	<-errc
+	return nil
+}
+
+// Listen opens the configured listen address.
+func (s *Server) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", s.cfg.Server.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("server.listen: %w", err)
+	}
+	return ln, nil
+}
+
+// readLogo reads ui.logo_file, if any.
+func readLogo(path string) ([]byte, string, error) {
+	if path == "" {
+		return nil, "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("ui.logo_file: %w", err)
+	}
+	ct := http.DetectContentType(b)
+	if strings.HasSuffix(strings.ToLower(path), ".svg") {
+		ct = "image/svg+xml"
+	}
+	if !strings.HasPrefix(ct, "image/") {
+		return nil, "", fmt.Errorf("ui.logo_file: %s is not an image (%s)", path, ct)
+	}
+	return b, ct, nil
+}

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/qlikgate/qlikgate/providers"
+	"github.com/qlikgate/qlikgate/qlik"
+)
+
+const (
+	sessionName = "qlikgate"
+	stateKey    = "s"
+	// maxFlows bounds the pending Qlik entries kept per browser (one per
+	// open tab that Qlik sent here), so the cookie stays small.
+	maxFlows = 5
+	// flowTTL is how long a pending entry waits for the user to sign in.
+	flowTTL = 30 * time.Minute
+)
+
+// state is everything qlikgate remembers about a browser. It travels in the
+// signed and encrypted gorilla session cookie.
+type state struct {
+	// SID identifies this sign-in; it is replaced at every login so a
+	// session planted before login is worthless after it.
+	SID string `json:"sid"`
+	// CSRF is the token every form must post back.
+	CSRF string `json:"csrf"`
+	// User is the signed-in identity, nil before login.
+	User *providers.Identity `json:"user,omitempty"`
+	// AuthAt is when the user signed in (Unix seconds).
+	AuthAt int64 `json:"at,omitempty"`
+	// Targets are the Qlik targets the user was handed to, for logout.
+	Targets []string `json:"tg,omitempty"`
+	// Flows are entries from Qlik waiting for the user to sign in.
+	Flows []flow `json:"f,omitempty"`
+	// Handoffs are recent automatic hand-offs (Unix ms), to catch loops.
+	Handoffs []int64 `json:"h,omitempty"`
+}
+
+// flow is one entry from Qlik, kept per browser tab so two tabs that Qlik
+// sent here with different targets do not overwrite each other.
+type flow struct {
+	ID      string     `json:"id"`
+	Target  string     `json:"t"`
+	Entry   qlik.Entry `json:"e"`
+	Created int64      `json:"c"`
+}
+
+func randomID() string { return rand.Text() }
+
+// sessionStore wraps the gorilla store and the (de)serialisation of state.
+type sessionStore struct {
+	store    sessions.Store
+	lifetime time.Duration
+}
+
+// newSessionStore derives separate signing and encryption keys from the
+// configured secret with HKDF, so one secret never serves two purposes.
+func newSessionStore(cfg SessionConfig, path string, secure bool) (*sessionStore, error) {
+	hashKey, err := hkdf.Key(sha256.New, []byte(cfg.Secret), nil, "qlikgate session signing v1", 64)
+	if err != nil {
+		return nil, fmt.Errorf("session: derive signing key: %w", err)
+	}
+	blockKey, err := hkdf.Key(sha256.New, []byte(cfg.Secret), nil, "qlikgate session encryption v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("session: derive encryption key: %w", err)
+	}
+	s := sessions.NewCookieStore(hashKey, blockKey)
+	s.Options = &sessions.Options{
+		Path:     path,
+		MaxAge:   int(cfg.Lifetime / time.Second),
+		Secure:   secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+	s.MaxAge(s.Options.MaxAge)
+	return &sessionStore{store: s, lifetime: cfg.Lifetime}, nil
+}
+
+// load returns the browser's state, or a fresh one when there is none or it
+// cannot be read (tampered, expired, old key).
+func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
+	// New (not Get) decodes the cookie without gorilla's per-request
+	// registry; on a decode error it still returns a fresh session.
+	sess, err := s.store.New(r, sessionName)
+	st := &state{}
+	if err == nil {
+		if raw, ok := sess.Values[stateKey].(string); ok {
+			if json.Unmarshal([]byte(raw), st) != nil {
+				st = &state{}
+			}
+		}
+	} else {
+		sess.Values = map[any]any{}
+	}
+	if st.SID == "" {
+		st.SID, st.CSRF = randomID(), randomID()
+	}
+	if st.User != nil && time.Since(time.Unix(st.AuthAt, 0)) > s.lifetime {
+		st.User, st.AuthAt, st.Targets = nil, 0, nil
+	}
+	return sess, st
+}
+
+// save writes state into the response's Set-Cookie.
+func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *sessions.Session, st *state) error {
+	st.pruneFlows(time.Now())
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("session: encode: %w", err)
+	}
+	sess.Values[stateKey] = string(b)
+	if err := sess.Save(r, w); err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	return nil
+}
+
+// clear deletes the cookie.
+func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessions.Session) error {
+	sess.Values = map[any]any{}
+	sess.Options.MaxAge = -1
+	return sess.Save(r, w)
+}
+
+// login rotates the session identifiers and records the user.
+func (st *state) login(id providers.Identity, now time.Time) {
+	st.SID, st.CSRF = randomID(), randomID()
+	st.User, st.AuthAt = &id, now.Unix()
+	st.Targets, st.Handoffs = nil, nil
+}
+
+func (st *state) addFlow(target string, e qlik.Entry, now time.Time) string {
+	f := flow{ID: randomID(), Target: target, Entry: e, Created: now.Unix()}
+	st.Flows = append(st.Flows, f)
+	if len(st.Flows) > maxFlows {
+		st.Flows = st.Flows[len(st.Flows)-maxFlows:]
+	}
+	return f.ID
+}
+
+// takeFlow removes and returns the flow with the given id.
+func (st *state) takeFlow(id string) (flow, bool) {
+	for i, f := range st.Flows {
+		if f.ID == id && id != "" {
+			st.Flows = slices.Delete(st.Flows, i, i+1)
+			return f, true
+		}
+	}
+	return flow{}, false
+}
+
+func (st *state) pruneFlows(now time.Time) {
+	st.Flows = slices.DeleteFunc(st.Flows, func(f flow) bool {
+		return now.Sub(time.Unix(f.Created, 0)) > flowTTL
+	})
+}
+
+func (st *state) addTarget(id string) {
+	if !slices.Contains(st.Targets, id) {
+		st.Targets = append(st.Targets, id)
+	}
+}
+
+// loopWindow and loopLimit define a redirect loop: more than loopLimit
+// automatic hand-offs within loopWindow.
+const (
+	loopWindow = 10 * time.Second
+	loopLimit  = 4
+)
+
+// noteHandoff records an automatic hand-off and reports whether the browser
+// is bouncing between Qlik and qlikgate.
+func (st *state) noteHandoff(now time.Time) (looping bool) {
+	cut := now.Add(-loopWindow).UnixMilli()
+	st.Handoffs = slices.DeleteFunc(st.Handoffs, func(t int64) bool { return t < cut })
+	st.Handoffs = append(st.Handoffs, now.UnixMilli())
+	return len(st.Handoffs) > loopLimit
+}

@@ -137,7 +137,16 @@ type Kind struct {
 	// Open builds the provider. It may read files but must not need the
 	// network to succeed: an unreachable server is reported at login time.
 	// The result implements PasswordProvider or RedirectProvider.
-	Open func(ctx context.Context, c Common, cfg Config, log *slog.Logger) (any, error)
+	Open func(ctx context.Context, c Common, cfg Config, env Env) (any, error)
+}
+
+// Env is what a provider learns about the running module when it opens.
+type Env struct {
+	// CallbackURL is the absolute URL the identity provider sends the
+	// browser back to (redirect providers): {public_url}callback/{id}.
+	CallbackURL string
+	// Log is the provider's logger.
+	Log *slog.Logger
 }
 
 // Kinds is a set of provider kinds, looked up by name.

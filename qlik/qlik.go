@@ -111,7 +111,15 @@ type Kind struct {
 	NewConfig func() Config
 	// Open builds the target: it loads certificates and keys and builds its
 	// HTTP client, without calling Qlik.
-	Open func(ctx context.Context, c Common, cfg Config, log *slog.Logger) (Target, error)
+	Open func(ctx context.Context, c Common, cfg Config, env Env) (Target, error)
+}
+
+// Env is what a target learns about the running module when it opens.
+type Env struct {
+	// PublicURL is how browsers reach qlikgate (server.public_url).
+	PublicURL string
+	// Log is the target's logger.
+	Log *slog.Logger
 }
 
 // Kinds is a set of target kinds, looked up by name.

@@ -203,6 +203,11 @@ func (c *config) defaultTarget() string {
 	return c.Targets[0].ID
 }
 
+// publicURL is server.public_url with a trailing slash.
+func (c *config) publicURL() string {
+	return strings.TrimSuffix(c.Server.PublicURL, "/") + "/"
+}
+
 // opened is a configuration with its providers and targets built.
 type opened struct {
 	providers []web.Provider
@@ -215,7 +220,8 @@ func (c *config) open(ctx context.Context, log *slog.Logger) (*opened, error) {
 	var errs []error
 	o := &opened{}
 	for i, p := range c.Providers {
-		impl, err := p.Kind.Open(ctx, p.Common, p.Config, log.With("provider", p.ID))
+		env := providers.Env{CallbackURL: c.publicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}
+		impl, err := p.Kind.Open(ctx, p.Common, p.Config, env)
 		if err != nil {
 			errs = append(errs, prefixed(fmt.Sprintf("providers[%d].%s.", i, p.Kind.ConfigKey), err)...)
 			continue
@@ -223,7 +229,7 @@ func (c *config) open(ctx context.Context, log *slog.Logger) (*opened, error) {
 		o.providers = append(o.providers, web.Provider{Common: p.Common, Impl: impl})
 	}
 	for i, t := range c.Targets {
-		tg, err := t.Kind.Open(ctx, t.Common, t.Config, log.With("target", t.ID))
+		tg, err := t.Kind.Open(ctx, t.Common, t.Config, qlik.Env{PublicURL: c.publicURL(), Log: log.With("target", t.ID)})
 		if err != nil {
 			errs = append(errs, prefixed(fmt.Sprintf("targets[%d].%s.", i, t.Kind.ConfigKey), err)...)
 			continue

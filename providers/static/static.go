@@ -20,8 +20,8 @@ var Kind = providers.Kind{
 	Name:      "static",
 	ConfigKey: "static",
 	NewConfig: func() providers.Config { return &Config{} },
-	Open: func(_ context.Context, c providers.Common, cfg providers.Config, log *slog.Logger) (any, error) {
-		return Open(c, *cfg.(*Config), log)
+	Open: func(_ context.Context, c providers.Common, cfg providers.Config, env providers.Env) (any, error) {
+		return Open(c, *cfg.(*Config), env.Log)
 	},
 }
 

@@ -21,8 +21,8 @@ var TicketKind = qlik.Kind{
 	Name:      "sense-ticket",
 	ConfigKey: "sense",
 	NewConfig: func() qlik.Config { return DefaultConfig() },
-	Open: func(_ context.Context, c qlik.Common, cfg qlik.Config, log *slog.Logger) (qlik.Target, error) {
-		return OpenTicket(c, cfg.(*Config), log)
+	Open: func(_ context.Context, c qlik.Common, cfg qlik.Config, env qlik.Env) (qlik.Target, error) {
+		return OpenTicket(c, cfg.(*Config), env.Log)
 	},
 }
 

@@ -62,10 +62,14 @@ func (s *syncBuffer) String() string {
 
 var cheap = static.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	clk := &clock{t: time.Now()}
-	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Now: clk.Now, Logf: t.Logf})
+	logf, logw := t.Logf, io.Writer(testWriter{t})
+	if _, bench := t.(*testing.B); bench { // measure the work, not the test log
+		logf, logw = func(string, ...any) {}, io.Discard
+	}
+	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Now: clk.Now, Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +79,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, logw), &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	hash := func(pw string) string {
 		h, err := static.HashPassword(pw, cheap)
@@ -122,7 +126,7 @@ func newStack(t *testing.T) *stack {
 	return &stack{sim: sim, srv: ts, clock: clk, logs: logs}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

@@ -175,7 +175,7 @@ func (st *state) addTarget(id string) {
 // automatic hand-offs within loopWindow.
 const (
 	loopWindow = 10 * time.Second
-	loopLimit  = 4
+	loopLimit  = 6
 )
 
 // noteHandoff records an automatic hand-off and reports whether the browser

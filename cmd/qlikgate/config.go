@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -273,7 +274,7 @@ func (c logConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-func (c logConfig) logger(w *os.File) *slog.Logger {
+func (c logConfig) logger(w io.Writer) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: l}

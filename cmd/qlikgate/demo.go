@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/template"
 
 	"github.com/qlikgate/qlikgate/providers/static"
@@ -49,7 +50,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ModuleURL: publicURL,
 		HubAddr:   freeOr(*hub),
 		QPSAddr:   freeOr(*qps),
-		Logf:      func(format string, a ...any) { log.Info("qliksim: " + fmt.Sprintf(format, a...)) },
+		Logf:      func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...)) }, // already prefixed "qliksim:"
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: starting the Qlik Sense simulator: %v\n", err)
@@ -187,7 +188,7 @@ thinks you are and the attributes qlikgate sent:
 	for _, u := range users {
 		groups := "no groups"
 		if len(u.Groups) > 0 {
-			groups = fmt.Sprintf("groups %v", u.Groups)
+			groups = "groups " + strings.Join(u.Groups, ", ")
 		}
 		fmt.Fprintf(w, "  %-6s password %-6s %-20s -> the hub says CORP\\%s\n", u.Name, u.Password, groups, u.Name)
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 
 	"github.com/qlikgate/qlikgate/web"
 )
@@ -29,7 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		printConfigError(stderr, *path, err)
 		return exitConfig
 	}
-	log := cfg.Log.logger(os.Stderr)
+	log := cfg.Log.logger(stderr)
 	srv, err := build(ctx, cfg, log)
 	if err != nil {
 		printConfigError(stderr, *path, err)

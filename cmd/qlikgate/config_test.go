@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qlikgate/qlikgate/providers/static"
+	"github.com/qlikgate/qlikgate/qlik/sense"
+)
+
+// validYAML is a minimal good configuration; tests break one thing at a time.
+const validYAML = `
+server:
+  listen: "127.0.0.1:0"
+  public_url: "https://auth.example.com/"
+session:
+  secret: "0123456789abcdef0123456789abcdef01"
+providers:
+  - id: local
+    kind: static
+    directory: CORP
+    static:
+      users:
+        - username: alice
+          password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+targets:
+  - id: sense
+    kind: sense-ticket
+    sense:
+      proxy_rest_uri: "https://sense.corp.local:4243/qps/hr/"
+      client_cert_file: client.pem
+      client_key_file: client_key.pem
+      root_ca_file: root.pem
+      hub_url: "https://sense.corp.local/hr/hub/"
+`
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestConfigErrorsNameTheirKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(string) string
+		want []string
+	}{
+		{"unknown key with suggestion", func(s string) string { return strings.Replace(s, "  listen:", "  listne:", 1) },
+			[]string{`server.listne: unknown key (did you mean "listen"?)`}},
+		{"unknown key in a kind block", func(s string) string { return strings.Replace(s, "      hub_url:", "      hub_ulr:", 1) },
+			[]string{`targets[0].sense.hub_ulr: unknown key (did you mean "hub_url"?)`}},
+		{"bad duration", func(s string) string {
+			return strings.Replace(s, "session:\n", "session:\n  lifetime: 8 hours\n", 1)
+		}, []string{`session.lifetime: must be a duration like "90s" or "8h"`}},
+		{"missing secret", func(s string) string {
+			return strings.Replace(s, `  secret: "0123456789abcdef0123456789abcdef01"`, "", 1)
+		}, []string{"session.secret: required"}},
+		{"short secret", func(s string) string { return strings.Replace(s, "0123456789abcdef0123456789abcdef01", "short", 1) },
+			[]string{"session.secret: 5 bytes is too short"}},
+		{"unset environment variable", func(s string) string { return strings.Replace(s, "0123456789abcdef0123456789abcdef01", "${NOPE}", 1) },
+			[]string{"session.secret: environment variable NOPE is not set"}},
+		{"unknown provider kind", func(s string) string { return strings.Replace(s, "kind: static", "kind: statik", 1) },
+			[]string{`providers[0].kind: unknown kind "statik" (known: static)`}},
+		{"unknown target kind", func(s string) string { return strings.Replace(s, "kind: sense-ticket", "kind: sense-tickets", 1) },
+			[]string{`targets[0].kind: unknown kind "sense-tickets"`}},
+		{"bad hash and bad QPS URL at once", func(s string) string {
+			s = strings.Replace(s, "$argon2id$v=19", "plain", 1)
+			return strings.Replace(s, "https://sense.corp.local:4243/qps/hr/", "http://sense.corp.local:4243/qps/hr/", 1)
+		}, []string{"providers[0].static.users[0].password_hash: not an argon2id or bcrypt hash", "targets[0].sense.proxy_rest_uri: ", "must use https"}},
+		{"no providers, no targets", func(s string) string { return s[:strings.Index(s, "providers:")] },
+			[]string{"providers: at least one provider is required", "targets: at least one Qlik target is required"}},
+		{"duplicate provider id", func(s string) string {
+			i := strings.Index(s, "  - id: local")
+			j := strings.Index(s, "targets:")
+			return s[:j] + s[i:j] + s[j:]
+		}, []string{`providers[1].id: "local" is already used by providers[0]`}},
+		{"several targets without a default", func(s string) string {
+			i := strings.Index(s, "  - id: sense")
+			return s + strings.Replace(s[i:], "id: sense", "id: sense2", 1)
+		}, []string{"targets: mark one target `default: true`"}},
+		{"bad listen and public_url", func(s string) string {
+			s = strings.Replace(s, `"127.0.0.1:0"`, `"8080"`, 1)
+			return strings.Replace(s, "https://auth.example.com/", "auth.example.com", 1)
+		}, []string{"server.listen: ", "server.public_url: "}},
+		{"list where a block is expected", func(s string) string {
+			return strings.Replace(s, "session:\n  secret: \"0123456789abcdef0123456789abcdef01\"", "session: [x]", 1)
+		},
+			[]string{"session: expected a mapping"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig([]byte(tt.edit(validYAML)), t.TempDir(), env(nil))
+			if err == nil {
+				t.Fatal("bad configuration accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+	if _, err := parseConfig([]byte(validYAML), t.TempDir(), env(nil)); err != nil {
+		t.Fatalf("valid configuration refused: %v", err)
+	}
+}
+
+func TestConfigEnvAndSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "session.secret"), []byte("from-a-file-0123456789abcdef0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	y := strings.Replace(validYAML, `  secret: "0123456789abcdef0123456789abcdef01"`, "  secret_file: session.secret", 1)
+	y = strings.Replace(y, "https://auth.example.com/", "${PUBLIC}", 1)
+	c, err := parseConfig([]byte(y), dir, env(map[string]string{"PUBLIC": "https://login.example.org/qlik/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Session.Secret != "from-a-file-0123456789abcdef0123456789" {
+		t.Errorf("secret = %q", c.Session.Secret)
+	}
+	if c.Server.PublicURL != "https://login.example.org/qlik/" {
+		t.Errorf("public_url = %q", c.Server.PublicURL)
+	}
+	if got, want := c.Targets[0].Config.(*sense.Config).ClientCertFile, filepath.Join(dir, "client.pem"); got != want {
+		t.Errorf("client_cert_file = %q, want %q (relative to the config file)", got, want)
+	}
+}
+
+func TestConfigOpenErrorsNameTheirKeys(t *testing.T) {
+	c, err := parseConfig([]byte(validYAML), "/nonexistent-dir", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.open(context.Background(), slog.New(slog.DiscardHandler))
+	for _, w := range []string{
+		"targets[0].sense.client_cert_file: open /nonexistent-dir/client.pem: no such file or directory",
+		"targets[0].sense.client_key_file: open /nonexistent-dir/client_key.pem",
+		"targets[0].sense.root_ca_file: open /nonexistent-dir/root.pem",
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("open error does not contain %q:\n%v", w, err)
+		}
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	data, err := os.ReadFile("../../config.yaml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseConfig(data, t.TempDir(), env(map[string]string{"QLIKGATE_SESSION_SECRET": strings.Repeat("x", 40)}))
+	if err != nil {
+		t.Fatalf("config.yaml.example does not validate:\n%v", err)
+	}
+	if len(c.Providers) == 0 || len(c.Targets) == 0 {
+		t.Fatal("example has no providers or targets")
+	}
+	// The example's hash must parse but match no guessable password.
+	p, err := static.Open(c.Providers[0].Common, *c.Providers[0].Config.(*static.Config), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"admin", "password", "change-me", ""} {
+		if _, err := p.Login(context.Background(), "admin", pw); err == nil {
+			t.Errorf("the example admin accepts %q", pw)
+		}
+	}
+}

@@ -103,15 +103,20 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sessCfg := &sense.SessionConfig{Config: *cfg, SessionCookieName: sim.CookieName()}
 
 	ts := httptest.NewUnstartedServer(nil)
 	wc := web.DefaultConfig()
 	wc.Server.PublicURL = "http://" + ts.Listener.Addr().String() + "/"
+	sessTarget, err := sense.OpenSession(qlik.Common{ID: "session"}, sessCfg, wc.Server.PublicURL, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wc.Session.Secret = strings.Repeat("s", 40)
 	srv, err := web.New(web.Options{
 		Config:        wc,
 		Providers:     []web.Provider{{Common: providers.Common{ID: "local", Label: "Local", Directory: "CORP"}, Impl: prov}},
-		Targets:       []qlik.Target{target},
+		Targets:       []qlik.Target{target, sessTarget},
 		DefaultTarget: "sense",
 		Logger:        log,
 		Now:           clk.Now,
@@ -453,4 +458,34 @@ func TestStaticAssetsAndErrors(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d and a page\n%s", path, p.Status, status, p.Body)
 		}
 	}
+}
+
+func TestSessionAPILoginEndToEnd(t *testing.T) {
+	s := newStack(t)
+	s.sim.SetModuleURL(s.srv.URL + "/t/session/")
+	b := webtest.NewBrowser()
+	login := s.openHub(t, b, "")
+	hub := b.MustPostForm(t, s.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw"))
+	if hub.Status != http.StatusOK || hub.HubUser() != `CORP\alice` {
+		t.Fatalf("session-API login: %d %s\n%s", hub.Status, hub.URL, hub.Body)
+	}
+	ck := b.Cookie(s.sim.HubURL(), s.sim.CookieName())
+	if ck == nil {
+		t.Fatal("the browser has no virtual proxy session cookie")
+	}
+	if sd, ok := s.sim.Session(ck.Value); !ok || sd.UserId != "alice" {
+		t.Fatalf("the cookie names no QPS session: %+v", sd)
+	}
+	if st := s.sim.Stats(); st.TicketsIssued != 0 || st.SessionsCreated != 1 {
+		t.Errorf("stats = %+v, want one session and no ticket", st)
+	}
+	// Logout removes the cookie from the browser and the session from the QPS.
+	b.MustGet(t, s.srv.URL+"/logout")
+	if b.Cookie(s.sim.HubURL(), s.sim.CookieName()) != nil {
+		t.Error("the session cookie survived logout")
+	}
+	if _, ok := s.sim.Session(ck.Value); ok {
+		t.Error("the QPS session survived logout")
+	}
+	s.openHub(t, b, "")
 }

@@ -199,10 +199,14 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 }
 
 // handleLogout ends the qlikgate session and the Qlik sessions of the
-// targets it handed the user to (or of the target in the path).
+// targets it handed the user to (or of the target in the path). A target
+// may need the browser for its part (remove a cookie, visit a logout URL):
+// cookies are applied, and the first redirect is followed instead of
+// showing the signed-out page.
 func (s *Server) handleLogout(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	log := s.logger(c)
+	var redirect string
 	if st.User != nil {
 		ids := st.Targets
 		if c.Param("target") != "" {
@@ -214,14 +218,24 @@ func (s *Server) handleLogout(c echo.Context) error {
 			if !ok {
 				continue
 			}
-			if _, err := t.Logout(c.Request().Context(), u); err != nil {
+			h, err := t.Logout(c.Request().Context(), u)
+			if err != nil {
 				log.Warn("Qlik logout failed", "event", "logout_failed", "target", id, "user", u.UserID, "cause", err.Error())
+			}
+			for _, ck := range h.Cookies {
+				c.SetCookie(ck)
+			}
+			if redirect == "" {
+				redirect = h.Redirect
 			}
 		}
 		log.Info("signed out", "event", "logout", "user", u.UserID, "provider", st.User.Provider)
 	}
 	if err := s.sessions.clear(c.Response(), c.Request(), sess); err != nil {
 		log.Error("clearing the session cookie failed", "cause", err.Error())
+	}
+	if redirect != "" {
+		return c.Redirect(http.StatusFound, redirect)
 	}
 	return s.render(c, http.StatusOK, "signedout", view{})
 }

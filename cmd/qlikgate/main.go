@@ -34,7 +34,7 @@ var (
 // The kinds this binary knows. Adding a kind is adding it here.
 var (
 	providerKinds = providers.Kinds{static.Kind}
-	targetKinds   = qlik.Kinds{sense.TicketKind}
+	targetKinds   = qlik.Kinds{sense.TicketKind, sense.SessionKind}
 )
 
 // Exit codes.

@@ -53,7 +53,7 @@ func entryTarget(t *testing.T) *TicketTarget {
 	cfg := DefaultConfig()
 	cfg.ProxyRestURI = "https://sense1.corp.local:4243/qps/hr/"
 	cfg.AllowedProxyRestURIs = []string{"https://sense2.corp.local:4243/qps/hr"}
-	tt := &TicketTarget{id: "sense", cfg: *cfg, allowed: map[string]string{}, log: slog.New(slog.DiscardHandler)}
+	tt := &TicketTarget{site: &site{id: "sense", cfg: *cfg, allowed: map[string]string{}, log: slog.New(slog.DiscardHandler)}}
 	for _, raw := range append([]string{cfg.ProxyRestURI}, cfg.AllowedProxyRestURIs...) {
 		c, err := canonicalQPS(raw)
 		if err != nil {

@@ -1,0 +1,226 @@
+package sense
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/qlikgate/qlikgate/qlik"
+)
+
+// SessionKind registers the session-API flow under `kind: sense-session`.
+var SessionKind = qlik.Kind{
+	Name:      "sense-session",
+	ConfigKey: "sense",
+	NewConfig: func() qlik.Config { return &SessionConfig{Config: *DefaultConfig()} },
+	Open: func(_ context.Context, c qlik.Common, cfg qlik.Config, env qlik.Env) (qlik.Target, error) {
+		return OpenSession(c, cfg.(*SessionConfig), env.PublicURL, env.Log)
+	},
+}
+
+// SessionConfig is the `sense:` block of a sense-session target: the
+// common Sense keys plus the virtual proxy's session cookie.
+type SessionConfig struct {
+	Config `yaml:",inline"`
+	// SessionCookieName is the virtual proxy's "Session cookie header name"
+	// exactly as browsers see it (Qlik appends -HTTP on plain-HTTP access).
+	SessionCookieName string `yaml:"session_cookie_name"`
+	// CookieDomain is the domain the session cookie is set on; it must
+	// cover both qlikgate's host and the hub's host. Empty: qlikgate's host
+	// only, which works when both are served from the same host name.
+	CookieDomain string `yaml:"cookie_domain"`
+}
+
+// Validate checks the block without reading files.
+func (c *SessionConfig) Validate() error {
+	errs := []error{c.Config.Validate()}
+	switch {
+	case c.SessionCookieName == "":
+		errs = append(errs, errors.New("session_cookie_name: required: the virtual proxy's \"Session cookie header name\", like X-Qlik-Session-hr"))
+	case !validCookieName(c.SessionCookieName):
+		errs = append(errs, fmt.Errorf("session_cookie_name: %q is not a valid cookie name", c.SessionCookieName))
+	}
+	if strings.ContainsAny(c.CookieDomain, " /:\\;,") {
+		errs = append(errs, fmt.Errorf("cookie_domain: %q must be a domain like .corp.local", c.CookieDomain))
+	}
+	return errors.Join(errs...)
+}
+
+func validCookieName(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`()<>@,;:\"/[]?={}`, r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// SessionTarget logs users in by creating a proxy session with an id of its
+// own (POST {proxyRestUri}session) and setting the virtual proxy's session
+// cookie to that id in the browser.
+type SessionTarget struct {
+	*site
+	cookieName   string
+	cookieDomain string
+	secure       bool // the hub is https: the cookie must be Secure
+}
+
+// OpenSession loads the certificates, builds the QPS client and checks that
+// a browser would really send the cookie it sets to the hub.
+func OpenSession(c qlik.Common, cfg *SessionConfig, publicURL string, log *slog.Logger) (*SessionTarget, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	hub, _ := url.Parse(cfg.HubURL) // checked by Validate
+	if err := checkCookieScope(cfg.CookieDomain, publicURL, hub); err != nil {
+		return nil, err
+	}
+	if hub.Scheme == "http" && !strings.HasSuffix(cfg.SessionCookieName, "-HTTP") {
+		log.Warn("the hub is plain http, where Qlik appends -HTTP to the session cookie name; check session_cookie_name",
+			"target", c.ID, "session_cookie_name", cfg.SessionCookieName, "probably", cfg.SessionCookieName+"-HTTP")
+	}
+	s, err := openSite(c, &cfg.Config, log)
+	if err != nil {
+		return nil, err
+	}
+	return &SessionTarget{
+		site:         s,
+		cookieName:   cfg.SessionCookieName,
+		cookieDomain: strings.ToLower(strings.TrimPrefix(cfg.CookieDomain, ".")),
+		secure:       hub.Scheme == "https",
+	}, nil
+}
+
+// checkCookieScope refuses a configuration whose cookie the browser would
+// drop or never send to the hub, with the reason in the error.
+func checkCookieScope(domain, publicURL string, hub *url.URL) error {
+	pub, err := url.Parse(publicURL)
+	if err != nil || pub.Host == "" {
+		return fmt.Errorf("cookie_domain: cannot check against server.public_url %q", publicURL)
+	}
+	if hub.Scheme == "https" && pub.Scheme != "https" {
+		return fmt.Errorf("cookie_domain: the hub is https, so its session cookie must be Secure, and browsers refuse a Secure cookie set by an http page (server.public_url is %s): serve qlikgate over https", publicURL)
+	}
+	pubHost, hubHost := strings.ToLower(pub.Hostname()), strings.ToLower(hub.Hostname())
+	d := strings.ToLower(strings.TrimPrefix(domain, "."))
+	if d == "" {
+		if pubHost != hubHost {
+			return fmt.Errorf("cookie_domain: empty, so the cookie belongs to %s only and the browser never sends it to the hub at %s: set cookie_domain to a domain both share", pubHost, hubHost)
+		}
+		return nil
+	}
+	if net.ParseIP(d) != nil || !strings.Contains(d, ".") {
+		return fmt.Errorf("cookie_domain: browsers refuse a cookie for %q (an IP address or a top-level name): use a domain like .corp.local, or leave it empty when qlikgate and the hub share a host name", domain)
+	}
+	for _, h := range []struct{ what, host string }{{"qlikgate (server.public_url)", pubHost}, {"the hub (hub_url)", hubHost}} {
+		if h.host != d && !strings.HasSuffix(h.host, "."+d) {
+			return fmt.Errorf("cookie_domain: %q does not cover %s at %s, so the browser would drop the cookie or never send it to the hub", domain, h.what, h.host)
+		}
+	}
+	return nil
+}
+
+// ParseEntry accepts, besides the proxy's targetId/proxyRestUri, a
+// `returnto` on the hub's origin: the session API returns no TargetUri, so
+// that is how a portal names the page to land on.
+func (t *SessionTarget) ParseEntry(q url.Values) (qlik.Entry, error) {
+	e, err := t.site.ParseEntry(q)
+	if err != nil {
+		return qlik.Entry{}, err
+	}
+	if raw := q.Get("returnto"); raw != "" {
+		dest, err := onHub(t.cfg.HubURL, raw)
+		if err != nil {
+			return qlik.Entry{}, fmt.Errorf("%w: returnto: %v", qlik.ErrBadEntry, err)
+		}
+		e.ReturnTo = dest
+	}
+	return e, nil
+}
+
+// onHub resolves raw against the hub and accepts it only on the hub's
+// origin (scheme, host and port).
+func onHub(hubURL, raw string) (string, error) {
+	if strings.ContainsAny(raw, "\\\x00\r\n\t") || strings.HasPrefix(raw, "//") {
+		return "", fmt.Errorf("%.80q is not a plain URL", raw)
+	}
+	hub, _ := url.Parse(hubURL)
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Opaque != "" {
+		return "", fmt.Errorf("%.80q is not a plain URL", raw)
+	}
+	if !u.IsAbs() {
+		if !strings.HasPrefix(raw, "/") {
+			return "", fmt.Errorf("%.80q must be absolute or start with /", raw)
+		}
+		u = hub.ResolveReference(u)
+	}
+	if u.Scheme != hub.Scheme || !strings.EqualFold(u.Host, hub.Host) {
+		return "", fmt.Errorf("%.80q is not on the hub's origin %s://%s", raw, hub.Scheme, hub.Host)
+	}
+	return u.String(), nil
+}
+
+type sessionRequest struct {
+	UserDirectory string      `json:"UserDirectory"`
+	UserId        string      `json:"UserId"` //nolint:revive // Qlik's spelling
+	Attributes    []attribute `json:"Attributes"`
+	SessionId     string      `json:"SessionId"` //nolint:revive // Qlik's spelling
+}
+
+// newSessionID returns a random UUID v4, the form Qlik's own ids take.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// Login creates a proxy session and hands its cookie to the browser.
+func (t *SessionTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (qlik.Handoff, error) {
+	if err := checkUser(u); err != nil {
+		return qlik.Handoff{}, err
+	}
+	req := sessionRequest{
+		UserDirectory: u.Directory,
+		UserId:        u.UserID,
+		Attributes:    attributes(u, t.cfg.GroupAttribute),
+		SessionId:     newSessionID(),
+	}
+	if err := t.qps.do(ctx, http.MethodPost, t.base(e), "session", req, nil); err != nil {
+		return qlik.Handoff{}, fmt.Errorf("sense-session %s: %w", t.id, err)
+	}
+	dest := t.cfg.HubURL
+	if e.ReturnTo != "" {
+		if ok, err := onHub(t.cfg.HubURL, e.ReturnTo); err == nil {
+			dest = ok
+		}
+	}
+	return qlik.Handoff{Redirect: dest, Cookies: []*http.Cookie{t.cookie(req.SessionId, 0)}}, nil
+}
+
+// Logout ends the user's proxy sessions and removes the cookie.
+func (t *SessionTarget) Logout(ctx context.Context, u qlik.User) (qlik.Handoff, error) {
+	h := qlik.Handoff{Cookies: []*http.Cookie{t.cookie("", -1)}}
+	return h, t.endUserSessions(ctx, u)
+}
+
+func (t *SessionTarget) cookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     t.cookieName,
+		Value:    value,
+		Domain:   t.cookieDomain,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   t.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}

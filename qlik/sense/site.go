@@ -1,0 +1,138 @@
+package sense
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/qlikgate/qlikgate/qlik"
+)
+
+// site is what both Sense flows share: the configuration, the mutual-TLS
+// QPS client and the allowlist of QPS addresses.
+type site struct {
+	id      string
+	cfg     Config
+	qps     *qpsClient
+	allowed map[string]string // canonical QPS base → base as configured
+	log     *slog.Logger
+}
+
+// openSite loads the certificates and builds the QPS client.
+func openSite(c qlik.Common, cfg *Config, log *slog.Logger) (*site, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tlsConf, leaf, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if leaf != nil && time.Now().After(leaf.NotAfter) {
+		log.Warn("the Qlik client certificate has expired: the QPS will refuse every hand-off",
+			"target", c.ID, "not_after", leaf.NotAfter)
+	}
+	s := &site{id: c.ID, cfg: *cfg, qps: newQPSClient(tlsConf, cfg.Timeout), allowed: map[string]string{}, log: log}
+	for _, raw := range append([]string{cfg.ProxyRestURI}, cfg.AllowedProxyRestURIs...) {
+		canon, _ := canonicalQPS(raw) // checked by Validate
+		base := raw
+		if !strings.HasSuffix(base, "/") {
+			base += "/"
+		}
+		s.allowed[canon] = base
+	}
+	return s, nil
+}
+
+// ID is the target's configured id.
+func (s *site) ID() string { return s.id }
+
+// targetIDPattern is a GUID, the only form the QPS produces.
+var targetIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// ParseEntry validates targetId and proxyRestUri from the proxy's redirect.
+// The proxyRestUri must be the configured one or allowlisted: the module
+// authenticates to it with the site's client certificate.
+func (t *site) ParseEntry(q url.Values) (qlik.Entry, error) {
+	e := qlik.Entry{ProxyRestURI: t.allowed[mustCanon(t.cfg.ProxyRestURI)]}
+	if raw := q.Get("proxyRestUri"); raw != "" {
+		canon, err := canonicalQPS(raw)
+		if err != nil {
+			return qlik.Entry{}, fmt.Errorf("%w: proxyRestUri: %v", qlik.ErrBadEntry, err)
+		}
+		base, ok := t.allowed[canon]
+		if !ok {
+			return qlik.Entry{}, fmt.Errorf("%w: proxyRestUri %q is neither proxy_rest_uri nor in allowed_proxy_rest_uris", qlik.ErrBadEntry, raw)
+		}
+		e.ProxyRestURI = base
+	}
+	if id := q.Get("targetId"); id != "" {
+		if !targetIDPattern.MatchString(id) {
+			return qlik.Entry{}, fmt.Errorf("%w: targetId %.40q is not a GUID", qlik.ErrBadEntry, id)
+		}
+		e.TargetID = id
+	}
+	return e, nil
+}
+
+func mustCanon(raw string) string {
+	c, _ := canonicalQPS(raw)
+	return c
+}
+
+// base returns the QPS base for an entry. An entry stored in a session is
+// checked again, in case the configuration changed since.
+func (t *site) base(e qlik.Entry) string {
+	if e.ProxyRestURI != "" {
+		if canon, err := canonicalQPS(e.ProxyRestURI); err == nil {
+			if b, ok := t.allowed[canon]; ok {
+				return b
+			}
+		}
+	}
+	return t.allowed[mustCanon(t.cfg.ProxyRestURI)]
+}
+
+// endUserSessions ends every proxy session of the user on this virtual
+// proxy (the QPS "logout everywhere").
+func (t *site) endUserSessions(ctx context.Context, u qlik.User) error {
+	if err := checkUser(u); err != nil {
+		return err
+	}
+	path := "user/" + url.PathEscape(u.Directory) + "/" + url.PathEscape(u.UserID)
+	if err := t.qps.do(ctx, http.MethodDelete, t.base(qlik.Entry{}), path, nil, nil); err != nil {
+		return fmt.Errorf("sense %s: logout: %w", t.id, err)
+	}
+	return nil
+}
+
+// checkUser refuses ids the QPS would refuse, with a clearer message.
+func checkUser(u qlik.User) error {
+	for name, v := range map[string]string{"UserDirectory": u.Directory, "UserId": u.UserID} {
+		if strings.TrimSpace(v) == "" || strings.Contains(v, `\`) {
+			return fmt.Errorf("sense: %s %q is blank or contains a backslash, which Qlik refuses", name, v)
+		}
+	}
+	return nil
+}
+
+// attributes turns groups and identity attributes into Qlik's list of
+// single-key objects.
+func attributes(u qlik.User, groupAttr string) []attribute {
+	out := make([]attribute, 0, len(u.Groups)+len(u.Attributes))
+	for _, g := range u.Groups {
+		out = append(out, attribute{groupAttr: g})
+	}
+	for _, k := range slices.Sorted(maps.Keys(u.Attributes)) { // stable order for logs and tests
+		for _, v := range u.Attributes[k] {
+			out = append(out, attribute{k: v})
+		}
+	}
+	return out
+}

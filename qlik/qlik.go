@@ -51,6 +51,10 @@ type Handoff struct {
 type HandoffPage struct {
 	Template string         // template name
 	Data     map[string]any // template data
+	// ConnectOrigins are the origins the page's script calls (the
+	// Content-Security-Policy's connect-src); scripts load only from
+	// qlikgate itself.
+	ConnectOrigins []string
 }
 
 // Target hands users to one Qlik deployment.

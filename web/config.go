@@ -49,17 +49,19 @@ type UIConfig struct {
 
 // Config gathers the web layer's blocks.
 type Config struct {
-	Server  ServerConfig
-	Session SessionConfig
-	UI      UIConfig
+	Server   ServerConfig
+	Session  SessionConfig
+	Security SecurityConfig
+	UI       UIConfig
 }
 
 // DefaultConfig returns the defaults of every web key.
 func DefaultConfig() Config {
 	return Config{
-		Server:  ServerConfig{Listen: ":8080"},
-		Session: SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie"},
-		UI:      UIConfig{Title: "Qlik sign-in", PrimaryColor: "#006580"},
+		Server:   ServerConfig{Listen: ":8080"},
+		Session:  SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie"},
+		Security: DefaultSecurity(),
+		UI:       UIConfig{Title: "Qlik sign-in", PrimaryColor: "#006580"},
 	}
 }
 

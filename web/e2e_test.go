@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -62,7 +64,7 @@ func (s *syncBuffer) String() string {
 
 var cheap = static.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-func newStack(t testing.TB) *stack {
+func newStack(t testing.TB, mods ...func(*web.Config)) *stack {
 	t.Helper()
 	clk := &clock{t: time.Now()}
 	logf, logw := t.Logf, io.Writer(testWriter{t})
@@ -113,6 +115,9 @@ func newStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	wc.Session.Secret = strings.Repeat("s", 40)
+	for _, m := range mods {
+		m(&wc)
+	}
 	srv, err := web.New(web.Options{
 		Config:        wc,
 		Providers:     []web.Provider{{Common: providers.Common{ID: "local", Label: "Local", Directory: "CORP"}, Impl: prov}},
@@ -488,4 +493,84 @@ func TestSessionAPILoginEndToEnd(t *testing.T) {
 		t.Error("the QPS session survived logout")
 	}
 	s.openHub(t, b, "")
+}
+
+func TestBruteForceThrottled(t *testing.T) {
+	s := newStack(t, func(c *web.Config) { c.Security.FailureDelay = 0 })
+	for _, user := range []string{"alice", "nobody-by-this-name"} {
+		t.Run(user, func(t *testing.T) {
+			b := webtest.NewBrowser()
+			p := s.openHub(t, b, "")
+			for i := range 5 {
+				p = b.MustPostForm(t, s.srv.URL+"/login", p.MustLoginForm(t, strings.ToUpper(user[:1])+user[1:], "wrong"))
+				if p.Status != http.StatusUnauthorized {
+					t.Fatalf("attempt %d: %d", i+1, p.Status)
+				}
+			}
+			// Even the right password is not tried now: the directory never
+			// sees more than max_attempts failures per window.
+			p = b.MustPostForm(t, s.srv.URL+"/login", p.MustLoginForm(t, user, "alicepw"))
+			if p.Status != http.StatusTooManyRequests || p.Message() != "Too many sign-in attempts. Try again in 10 minutes." || p.Header.Get("Retry-After") != "600" {
+				t.Fatalf("6th attempt: %d %q Retry-After=%q", p.Status, p.Message(), p.Header.Get("Retry-After"))
+			}
+			s.clock.Advance(10*time.Minute + time.Second)
+			p = b.MustPostForm(t, s.srv.URL+"/login", p.MustLoginForm(t, user, "alicepw"))
+			if user == "alice" && p.HubUser() != `CORP\alice` {
+				t.Fatalf("after the lockout the right password fails: %d %q", p.Status, p.Message())
+			}
+			if user != "alice" && p.Status != http.StatusUnauthorized {
+				t.Fatalf("after the lockout: %d", p.Status)
+			}
+		})
+	}
+	if n := strings.Count(s.logs.String(), "event=login_throttled"); n != 2 {
+		t.Errorf("%d login_throttled log lines, want 2", n)
+	}
+}
+
+func TestBruteForceFromOneAddress(t *testing.T) {
+	s := newStack(t, func(c *web.Config) { c.Security.FailureDelay, c.Security.IPMaxAttempts = 0, 8 })
+	b := webtest.NewBrowser()
+	p := s.openHub(t, b, "")
+	for i := range 8 { // a different username each time: only the address limit applies
+		p = b.MustPostForm(t, s.srv.URL+"/login", p.MustLoginForm(t, fmt.Sprintf("user%d", i), "x"))
+		if p.Status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, p.Status)
+		}
+	}
+	p = b.MustPostForm(t, s.srv.URL+"/login", p.MustLoginForm(t, "alice", "alicepw"))
+	if p.Status != http.StatusTooManyRequests {
+		t.Fatalf("9th attempt from one address: %d", p.Status)
+	}
+}
+
+// TestFailureTimingDoesNotRevealUsers checks that an unknown user and a
+// wrong password take the same time (within 10 %), thanks to the floor.
+func TestFailureTimingDoesNotRevealUsers(t *testing.T) {
+	s := newStack(t, func(c *web.Config) {
+		c.Security.FailureDelay = 150 * time.Millisecond
+		c.Security.MaxAttempts, c.Security.IPMaxAttempts = 1000, 1000
+	})
+	b := webtest.NewBrowser()
+	p := s.openHub(t, b, "")
+	measure := func(user string) time.Duration {
+		var total time.Duration
+		for range 10 {
+			f := p.MustLoginForm(t, user, "wrong")
+			start := time.Now()
+			p = b.MustPostForm(t, s.srv.URL+"/login", f)
+			total += time.Since(start)
+			if p.Status != http.StatusUnauthorized {
+				t.Fatalf("%s: %d", user, p.Status)
+			}
+		}
+		return total / 10
+	}
+	known, unknown := measure("alice"), measure("mallory")
+	if known < 150*time.Millisecond || unknown < 150*time.Millisecond {
+		t.Fatalf("failures faster than the floor: %v %v", known, unknown)
+	}
+	if diff := math.Abs(float64(known-unknown)) / float64(max(known, unknown)); diff > 0.10 {
+		t.Fatalf("wrong password %v vs unknown user %v: %.0f%% apart", known, unknown, diff*100)
+	}
 }

@@ -3,8 +3,14 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -56,26 +62,43 @@ func (s *Server) handleEntry(c echo.Context) error {
 		}
 		return s.handoff(c, sess, st, t, entry)
 	}
-	flowID := st.addFlow(t.ID(), entry, now)
+	flowID := st.addFlow(t.ID(), entry, now).ID
 	s.saveSession(c, sess, st)
-	return s.render(c, http.StatusOK, "login", s.loginView(st, flowID, c.QueryParam("provider")))
+	return s.showLogin(c, st, flowID)
 }
 
 // handleLoginPage shows the login page for a pending entry (?flow=) or for
 // the default target.
 func (s *Server) handleLoginPage(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
-	flowID := s.flowFor(st, c.QueryParam("flow"))
+	flowID := s.flowFor(st, c.QueryParam("flow")).ID
 	s.saveSession(c, sess, st)
-	return s.render(c, http.StatusOK, "login", s.loginView(st, flowID, c.QueryParam("provider")))
+	return s.showLogin(c, st, flowID)
 }
 
-// flowFor returns id when it is a pending flow, else a new flow for the
-// default target without entry.
-func (s *Server) flowFor(st *state, id string) string {
-	for _, f := range st.Flows {
-		if f.ID == id {
-			return id
+// showLogin renders the login page, or, when ?provider= names a redirect
+// provider, goes straight to it (a portal can link to one sign-in method).
+func (s *Server) showLogin(c echo.Context, st *state, flowID string) error {
+	selected := c.QueryParam("provider")
+	if _, ok := s.redirect[selected]; ok {
+		q := url.Values{"flow": {flowID}}
+		for _, k := range hintParams {
+			if v := c.QueryParam(k); v != "" {
+				q.Set(k, v)
+			}
+		}
+		return c.Redirect(http.StatusFound, s.base+"login/"+url.PathEscape(selected)+"?"+q.Encode())
+	}
+	return s.render(c, http.StatusOK, "login", s.loginView(st, flowID, selected))
+}
+
+// flowFor returns the pending flow with this id, or a new flow for the
+// default target without entry. The pointer is valid until the next change
+// to st.Flows.
+func (s *Server) flowFor(st *state, id string) *flow {
+	for i := range st.Flows {
+		if st.Flows[i].ID == id && id != "" {
+			return &st.Flows[i]
 		}
 	}
 	return st.addFlow(s.deflt.ID(), qlik.Entry{}, s.now())
@@ -84,12 +107,19 @@ func (s *Server) flowFor(st *state, id string) string {
 func (s *Server) loginView(st *state, flowID, selected string) view {
 	v := view{CSRF: st.CSRF, Flow: flowID}
 	for _, p := range s.providers {
-		if _, ok := p.Impl.(providers.PasswordProvider); ok {
-			label := p.Label
-			if label == "" {
-				label = p.ID
+		label := p.Label
+		if label == "" {
+			label = p.ID
+		}
+		pv := providerView{ID: p.ID, Label: label, Selected: p.ID == selected, Available: true}
+		switch impl := p.Impl.(type) {
+		case providers.PasswordProvider:
+			v.PasswordProviders = append(v.PasswordProviders, pv)
+		case providers.RedirectProvider:
+			if a, ok := impl.(interface{ Available() bool }); ok {
+				pv.Available = a.Available()
 			}
-			v.PasswordProviders = append(v.PasswordProviders, providerView{ID: p.ID, Label: label, Selected: p.ID == selected})
+			v.RedirectProviders = append(v.RedirectProviders, pv)
 		}
 	}
 	return v
@@ -99,7 +129,7 @@ func (s *Server) loginView(st *state, flowID, selected string) view {
 func (s *Server) handleLogin(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	log := s.logger(c)
-	flowID := s.flowFor(st, c.FormValue("flow"))
+	flowID := s.flowFor(st, c.FormValue("flow")).ID
 	providerID := c.FormValue("provider")
 	fail := func(status int, msg string) error {
 		s.saveSession(c, sess, st)
@@ -124,6 +154,18 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return fail(http.StatusBadRequest, msgNoProvider)
 	}
 	username, password := c.FormValue("username"), c.FormValue("password")
+	ctx := c.Request().Context()
+	userKey, ipKey := throttleKeys(providerID, username, c.RealIP())
+	if wait, err := s.throttle.wait(ctx, userKey, ipKey, s.now()); err != nil {
+		// Counting is best effort: an unreachable shared store must not
+		// stop every login. The directory's own lockout still applies.
+		log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
+	} else if wait > 0 {
+		log.Warn("login throttled", "event", "login_throttled", "provider", providerID,
+			"user", truncate(username, 64), "retry_after_s", int(wait.Seconds()))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return fail(http.StatusTooManyRequests, throttledMessage(wait))
+	}
 	start := time.Now()
 	var (
 		id  providers.Identity
@@ -132,7 +174,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if len(username) > maxUsername || len(password) > maxPassword {
 		err = &providers.Failure{Reason: "input_too_long", Err: providers.ErrBadCredentials}
 	} else {
-		id, err = pp.Login(c.Request().Context(), username, password)
+		id, err = pp.Login(ctx, username, password)
 	}
 	if err != nil {
 		status, msg, level := http.StatusUnauthorized, msgBadCredentials, slog.LevelInfo
@@ -142,20 +184,34 @@ func (s *Server) handleLogin(c echo.Context) error {
 			if errors.As(err, &f) && f.UserText != "" {
 				msg = f.UserText
 			}
+			if terr := s.throttle.failed(ctx, userKey, ipKey, s.now()); terr != nil {
+				log.Error("login throttling unavailable", "event", "throttle_error", "cause", terr.Error())
+			}
 		case errors.Is(err, providers.ErrUnavailable):
 			status, msg, level = http.StatusServiceUnavailable, msgUnavailable, slog.LevelWarn
 		default:
 			status, msg, level = http.StatusInternalServerError, msgInternal, slog.LevelError
 		}
-		log.Log(c.Request().Context(), level, "login failed", "event", "login_failed", "provider", providerID,
+		log.Log(ctx, level, "login failed", "event", "login_failed", "provider", providerID,
 			"user", truncate(username, 64), "cause", err.Error(), "duration_ms", ms(time.Since(start)))
+		s.floor.wait(ctx, providerID, start)
 		return fail(status, msg)
 	}
+	s.floor.observeSuccess(providerID, time.Since(start))
+	if err := s.throttle.succeeded(ctx, userKey); err != nil {
+		log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
+	}
+	f, _ := st.takeFlow(flowID)
+	return s.completeLogin(c, sess, st, providerID, id, f, start)
+}
+
+// completeLogin records a successful login, whatever the provider kind, and
+// hands the user to the target of the flow the login belonged to.
+func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state, providerID string, id providers.Identity, f flow, start time.Time) error {
 	p := s.provider(providerID)
 	id.Provider, id.Directory = p.ID, p.Directory
-	f, _ := st.takeFlow(flowID)
 	st.login(id, s.now())
-	log.Info("login succeeded", "event", "login_succeeded", "provider", providerID, "user", id.UserID,
+	s.logger(c).Info("login succeeded", "event", "login_succeeded", "provider", providerID, "user", id.UserID,
 		"directory", id.Directory, "duration_ms", ms(time.Since(start)))
 	t, ok := s.targets[f.Target]
 	if !ok {
@@ -194,8 +250,35 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		c.SetCookie(ck)
 	}
 	s.saveSession(c, sess, st)
+	if h.Page != nil {
+		return s.renderHandoffPage(c, h.Page)
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusFound, h.Redirect)
+}
+
+// originPattern is scheme://host[:port], nothing that could end a CSP directive.
+var originPattern = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
+
+// renderHandoffPage shows a page that finishes the hand-off in the browser.
+// Only such pages run a script, so only they get script-src, and only
+// towards the origins the target named.
+func (s *Server) renderHandoffPage(c echo.Context, p *qlik.HandoffPage) error {
+	if _, ok := s.pages.sets[p.Template]; !ok {
+		return fmt.Errorf("web: hand-off page %q has no template", p.Template)
+	}
+	connect := "'none'"
+	if len(p.ConnectOrigins) > 0 {
+		for _, o := range p.ConnectOrigins {
+			if !originPattern.MatchString(o) {
+				return fmt.Errorf("web: hand-off page %q: %q is not an origin", p.Template, o)
+			}
+		}
+		connect = strings.Join(p.ConnectOrigins, " ")
+	}
+	c.Response().Header().Set("Content-Security-Policy",
+		"default-src 'none'; script-src 'self'; connect-src "+connect+"; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	return s.render(c, http.StatusOK, p.Template, view{Data: p.Data})
 }
 
 // handleLogout ends the qlikgate session and the Qlik sessions of the
@@ -264,3 +347,12 @@ func truncate(s string, n int) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// throttledMessage tells the user how long to wait, in whole minutes or
+// seconds, rounded up.
+func throttledMessage(wait time.Duration) string {
+	if wait < time.Minute {
+		return fmt.Sprintf(msgThrottledSeconds, int(math.Ceil(wait.Seconds())))
+	}
+	return fmt.Sprintf(msgThrottledMinutes, int(math.Ceil(wait.Minutes())))
+}

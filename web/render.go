@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,15 +18,19 @@ import (
 // Messages shown to users. They never say whether an account exists, and
 // never carry a Go error string.
 const (
-	msgBadCredentials = "The username or password is incorrect."
-	msgUnavailable    = "Sign-in is temporarily unavailable. Please try again in a few minutes."
-	msgExpiredForm    = "This sign-in page had expired. Please sign in again."
-	msgInternal       = "Something went wrong on our side. Please try again; if it keeps happening, give the reference below to your support team."
-	msgBadEntry       = "The link that brought you here is not valid for this sign-in service. Go back to Qlik and try again; if it keeps happening, give the reference below to your support team."
-	msgQlikRefused    = "You are signed in, but Qlik did not accept the hand-over. Please try again; if it keeps happening, give the reference below to your support team."
-	msgLoop           = "Qlik keeps sending you back here right after sign-in, so we stopped to avoid an endless loop. Your administrator can find what Qlik answered in the log under the reference below."
-	msgUnknownTarget  = "This address does not lead to a configured Qlik site."
-	msgNoProvider     = "Choose a sign-in method."
+	msgBadCredentials   = "The username or password is incorrect."
+	msgUnavailable      = "Sign-in is temporarily unavailable. Please try again in a few minutes."
+	msgExpiredForm      = "This sign-in page had expired. Please sign in again."
+	msgInternal         = "Something went wrong on our side. Please try again; if it keeps happening, give the reference below to your support team."
+	msgBadEntry         = "The link that brought you here is not valid for this sign-in service. Go back to Qlik and try again; if it keeps happening, give the reference below to your support team."
+	msgQlikRefused      = "You are signed in, but Qlik did not accept the hand-over. Please try again; if it keeps happening, give the reference below to your support team."
+	msgLoop             = "Qlik keeps sending you back here right after sign-in, so we stopped to avoid an endless loop. Your administrator can find what Qlik answered in the log under the reference below."
+	msgUnknownTarget    = "This address does not lead to a configured Qlik site."
+	msgNoProvider       = "Choose a sign-in method."
+	msgThrottledSeconds = "Too many sign-in attempts. Try again in %d seconds."
+	msgThrottledMinutes = "Too many sign-in attempts. Try again in %d minutes."
+	msgFlowLost         = "Your sign-in took too long or was started in another window. Please try again."
+	msgRedirectFailed   = "Sign-in with your identity provider did not succeed. Please try again; if it keeps happening, give the reference below to your support team."
 )
 
 // pages holds the parsed templates, one set per page, and the UI model.
@@ -42,16 +48,22 @@ type uiModel struct {
 	HasLogo bool
 }
 
-// pageNames are the pages; each file defines "title" and "content".
-var pageNames = []string{"login", "error", "signedout"}
-
 func loadPages(ui UIConfig) (*pages, error) {
 	p := &pages{sets: map[string]*template.Template{}, ui: uiModel{Title: ui.Title}}
 	layout, err := template.ParseFS(templates.FS, "layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
-	for _, name := range pageNames {
+	// Every other file is a page defining "title" and "content".
+	files, err := fs.Glob(templates.FS, "*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(file, ".html")
+		if name == "layout" {
+			continue
+		}
 		set, err := layout.Clone()
 		if err == nil {
 			_, err = set.ParseFS(templates.FS, name+".html")
@@ -83,15 +95,20 @@ type view struct {
 	Flow              string
 	Username          string
 	PasswordProviders []providerView
+	RedirectProviders []providerView
 	// error
 	Heading   string
 	RequestID string
 	Retry     string
+	// Data is a hand-off page's own data (qlik.HandoffPage.Data).
+	Data map[string]any
 }
 
 type providerView struct {
 	ID, Label string
 	Selected  bool
+	// Available is false while a redirect provider cannot be reached.
+	Available bool
 }
 
 // render writes a page with the given status.

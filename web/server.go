@@ -50,16 +50,19 @@ type Server struct {
 	pages     *pages
 	providers []Provider
 	password  map[string]providers.PasswordProvider
+	redirect  map[string]providers.RedirectProvider
 	targets   map[string]qlik.Target
 	deflt     qlik.Target
 	base      string // path of public_url, always ending in "/"
 	now       func() time.Time
+	throttle  *throttle
+	floor     *failureFloor
 }
 
 // New builds the server. It fails on a configuration the config loader
 // should already have refused, so a mistake in wiring is caught at start-up.
 func New(o Options) (*Server, error) {
-	if err := errors.Join(o.Config.Server.Validate(), o.Config.Session.Validate(), o.Config.UI.Validate()); err != nil {
+	if err := errors.Join(o.Config.Server.Validate(), o.Config.Session.Validate(), o.Config.Security.Validate(), o.Config.UI.Validate()); err != nil {
 		return nil, err
 	}
 	pub, _ := url.Parse(o.Config.Server.PublicURL)
@@ -71,9 +74,12 @@ func New(o Options) (*Server, error) {
 		cfg:      o.Config,
 		log:      o.Logger,
 		password: map[string]providers.PasswordProvider{},
+		redirect: map[string]providers.RedirectProvider{},
 		targets:  map[string]qlik.Target{},
 		base:     base,
 		now:      o.Now,
+		throttle: &throttle{cfg: o.Config.Security, store: newMemoryAttempts(o.Config.Security.Lockout, 100_000)},
+		floor:    &failureFloor{min: o.Config.Security.FailureDelay},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -82,9 +88,12 @@ func New(o Options) (*Server, error) {
 		s.now = time.Now
 	}
 	for _, p := range o.Providers {
-		if pp, ok := p.Impl.(providers.PasswordProvider); ok {
-			s.password[p.ID] = pp
-		} else {
+		switch impl := p.Impl.(type) {
+		case providers.PasswordProvider:
+			s.password[p.ID] = impl
+		case providers.RedirectProvider:
+			s.redirect[p.ID] = impl
+		default:
 			return nil, fmt.Errorf("web: provider %q implements no known provider interface", p.ID)
 		}
 		s.providers = append(s.providers, p)
@@ -155,6 +164,8 @@ func (s *Server) routes() (*echo.Echo, error) {
 	})
 	g.GET("/login", s.handleLoginPage)
 	g.POST("/login", s.handleLogin)
+	g.GET("/login/:provider", s.handleRedirectStart)
+	g.GET("/callback/:provider", s.handleCallback)
 	g.GET("/logout", s.handleLogout)
 	g.POST("/logout", s.handleLogout)
 	g.GET("/t/:target/logout", s.handleLogout)

@@ -53,6 +53,19 @@ type flow struct {
 	Target  string     `json:"t"`
 	Entry   qlik.Entry `json:"e"`
 	Created int64      `json:"c"`
+	// Redirect is set while the browser is at an identity provider.
+	Redirect *redirectFlow `json:"r,omitempty"`
+}
+
+// redirectFlow is what a redirect (OIDC) login must find again when the
+// browser comes back: which provider, and the values that bind the answer
+// to this browser and this attempt.
+type redirectFlow struct {
+	Provider string `json:"p"`
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Started  int64  `json:"t"`
 }
 
 func randomID() string { return rand.Text() }
@@ -139,13 +152,14 @@ func (st *state) login(id providers.Identity, now time.Time) {
 	st.Targets, st.Handoffs = nil, nil
 }
 
-func (st *state) addFlow(target string, e qlik.Entry, now time.Time) string {
-	f := flow{ID: randomID(), Target: target, Entry: e, Created: now.Unix()}
-	st.Flows = append(st.Flows, f)
+// addFlow remembers an entry and returns the new flow. The pointer is
+// valid until the next change to st.Flows.
+func (st *state) addFlow(target string, e qlik.Entry, now time.Time) *flow {
+	st.Flows = append(st.Flows, flow{ID: randomID(), Target: target, Entry: e, Created: now.Unix()})
 	if len(st.Flows) > maxFlows {
 		st.Flows = st.Flows[len(st.Flows)-maxFlows:]
 	}
-	return f.ID
+	return &st.Flows[len(st.Flows)-1]
 }
 
 // takeFlow removes and returns the flow with the given id.
@@ -157,6 +171,18 @@ func (st *state) takeFlow(id string) (flow, bool) {
 		}
 	}
 	return flow{}, false
+}
+
+// flowByState finds the flow waiting for an identity provider's answer
+// with this state, comparing in constant time.
+func (st *state) flowByState(provider, stateParam string) (*flow, bool) {
+	for i := range st.Flows {
+		r := st.Flows[i].Redirect
+		if r != nil && r.Provider == provider && validToken(r.State, stateParam) {
+			return &st.Flows[i], true
+		}
+	}
+	return nil, false
 }
 
 func (st *state) pruneFlows(now time.Time) {

@@ -20,12 +20,13 @@ import (
 // config is the whole configuration file: each block is owned and validated
 // by the package that uses it; this file only composes them.
 type config struct {
-	Server    web.ServerConfig  `yaml:"server"`
-	Session   web.SessionConfig `yaml:"session"`
-	UI        web.UIConfig      `yaml:"ui"`
-	Log       logConfig         `yaml:"log"`
-	Providers []providerEntry   `yaml:"-"`
-	Targets   []targetEntry     `yaml:"-"`
+	Server    web.ServerConfig   `yaml:"server"`
+	Session   web.SessionConfig  `yaml:"session"`
+	Security  web.SecurityConfig `yaml:"security"`
+	UI        web.UIConfig       `yaml:"ui"`
+	Log       logConfig          `yaml:"log"`
+	Providers []providerEntry    `yaml:"-"`
+	Targets   []targetEntry      `yaml:"-"`
 }
 
 type providerEntry struct {
@@ -42,7 +43,7 @@ type targetEntry struct {
 
 func defaultConfig() *config {
 	w := web.DefaultConfig()
-	return &config{Server: w.Server, Session: w.Session, UI: w.UI, Log: logConfig{Level: "info", Format: "text"}}
+	return &config{Server: w.Server, Session: w.Session, Security: w.Security, UI: w.UI, Log: logConfig{Level: "info", Format: "text"}}
 }
 
 // loadConfig reads, decodes and validates a configuration file. The error
@@ -149,6 +150,7 @@ func (c *config) validate() error {
 	var errs []error
 	errs = append(errs, prefixed("server.", c.Server.Validate())...)
 	errs = append(errs, prefixed("session.", c.Session.Validate())...)
+	errs = append(errs, prefixed("security.", c.Security.Validate())...)
 	errs = append(errs, prefixed("ui.", c.UI.Validate())...)
 	errs = append(errs, prefixed("log.", c.Log.validate())...)
 	if len(c.Providers) == 0 {

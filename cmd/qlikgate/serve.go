@@ -50,7 +50,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*web.Server, err
 		return nil, err
 	}
 	return web.New(web.Options{
-		Config:        web.Config{Server: cfg.Server, Session: cfg.Session, UI: cfg.UI},
+		Config:        web.Config{Server: cfg.Server, Session: cfg.Session, Security: cfg.Security, UI: cfg.UI},
 		Providers:     o.providers,
 		Targets:       o.targets,
 		DefaultTarget: cfg.defaultTarget(),

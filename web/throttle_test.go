@@ -1,0 +1,112 @@
+package web
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestThrottleRules(t *testing.T) {
+	cfg := SecurityConfig{MaxAttempts: 3, IPMaxAttempts: 3, Lockout: 10 * time.Minute}
+	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	at := func(d ...time.Duration) []time.Time {
+		var out []time.Time
+		for _, x := range d {
+			out = append(out, t0.Add(x))
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		a    attempts
+		now  time.Duration
+		want time.Duration // wait from now; 0 = may try
+	}{
+		{"no failures", attempts{}, 0, 0},
+		{"below the limit", attempts{recent: at(0, time.Second), consecutive: 2}, 2 * time.Second, 0},
+		{"limit reached within the window: wait for the oldest to leave it", attempts{recent: at(0, time.Second, 2*time.Second), consecutive: 3}, 3 * time.Second, 10*time.Minute - 3*time.Second},
+		{"window passed: back-off of 1 s after the last failure applies, long over", attempts{recent: at(0, time.Second, 2*time.Second), consecutive: 3}, 11 * time.Minute, 0},
+		{"back-off doubles with each consecutive failure", attempts{recent: at(0, 10*time.Minute+time.Second, 20*time.Minute+2*time.Second), consecutive: 6}, 20*time.Minute + 2*time.Second, 8 * time.Second},
+		{"back-off is capped at lockout", attempts{recent: at(0, 20*time.Minute, 40*time.Minute), consecutive: 40}, 40 * time.Minute, 10 * time.Minute},
+	}
+	th := &throttle{cfg: cfg}
+	for _, tt := range tests {
+		got := th.until(tt.a, 3, t0.Add(tt.now)).Sub(t0.Add(tt.now))
+		if got < 0 {
+			got = 0
+		}
+		if got != tt.want {
+			t.Errorf("%s: wait %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestThrottleNeverExceedsLimitPerWindow is the Active Directory guarantee:
+// an attacker retrying as soon as allowed gets at most max_attempts
+// failures into any window of length lockout.
+func TestThrottleNeverExceedsLimitPerWindow(t *testing.T) {
+	cfg := SecurityConfig{MaxAttempts: 5, IPMaxAttempts: 1000, Lockout: 10 * time.Minute}
+	th := &throttle{cfg: cfg, store: newMemoryAttempts(cfg.Lockout, 100)}
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	var failures []time.Time
+	for len(failures) < 60 {
+		w, err := th.wait(ctx, "u:x:alice", "ip:1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(w) // retry the moment it is allowed
+		if err := th.failed(ctx, "u:x:alice", "ip:1", now); err != nil {
+			t.Fatal(err)
+		}
+		failures = append(failures, now)
+		now = now.Add(time.Millisecond)
+	}
+	for i := range failures {
+		n := 0
+		for _, f := range failures[i:] {
+			if f.Sub(failures[i]) < cfg.Lockout {
+				n++
+			}
+		}
+		if n > cfg.MaxAttempts {
+			t.Fatalf("%d failures within %v starting at failure %d", n, cfg.Lockout, i)
+		}
+	}
+	// The back-off grows: the last waits are the full lockout.
+	if gap := failures[59].Sub(failures[58]); gap < cfg.Lockout {
+		t.Errorf("late gap %v, want the full lockout", gap)
+	}
+}
+
+func TestMemoryAttemptsBounded(t *testing.T) {
+	m := newMemoryAttempts(time.Minute, 10)
+	now := time.Now()
+	for i := range 100 {
+		if err := m.fail(context.Background(), string(rune('a'+i)), now, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(m.entries) > 10 {
+		t.Fatalf("%d entries, want at most 10", len(m.entries))
+	}
+	// Quiet keys are forgotten.
+	_ = m.fail(context.Background(), "k", now, 5)
+	_ = m.fail(context.Background(), "k", now.Add(2*time.Minute), 5)
+	if a, _ := m.get(context.Background(), "k"); a.consecutive != 1 {
+		t.Errorf("after a quiet period consecutive = %d, want 1", a.consecutive)
+	}
+}
+
+func TestThrottledMessage(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		1500 * time.Millisecond: "Try again in 2 seconds.",
+		59 * time.Second:        "Try again in 59 seconds.",
+		61 * time.Second:        "Try again in 2 minutes.",
+		10 * time.Minute:        "Try again in 10 minutes.",
+	} {
+		if got := throttledMessage(d); got != "Too many sign-in attempts. "+want {
+			t.Errorf("%v: %q", d, got)
+		}
+	}
+}

@@ -34,8 +34,15 @@ type TLSConfig struct {
 type SessionConfig struct {
 	// Secret signs and encrypts the session cookie (keys are derived from it).
 	Secret string `yaml:"secret" secret:"true"`
+	// PreviousSecrets still open sessions made with an older secret, so the
+	// secret can be rotated without signing everybody out.
+	PreviousSecrets []string `yaml:"previous_secrets"`
 	// Lifetime is how long a sign-in lasts (single sign-on for Qlik).
 	Lifetime time.Duration `yaml:"lifetime"`
+	// IdleTimeout ends a sign-in not used for this long; 0 turns it off.
+	// qlikgate only sees users when Qlik sends them back, not while they
+	// work in Qlik, so keep it well above Qlik's own inactivity timeout.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Store is where sessions live; only "cookie" exists today.
 	Store string `yaml:"store"`
 }
@@ -106,8 +113,16 @@ func (c SessionConfig) Validate() error {
 	case len(c.Secret) < 32:
 		errs = append(errs, fmt.Errorf("secret: %d bytes is too short: use at least 32", len(c.Secret)))
 	}
+	for i, p := range c.PreviousSecrets {
+		if len(p) < 32 {
+			errs = append(errs, fmt.Errorf("previous_secrets[%d]: %d bytes is too short: use at least 32", i, len(p)))
+		}
+	}
 	if c.Lifetime < time.Minute {
 		errs = append(errs, fmt.Errorf("lifetime: %v is too short: use at least 1m", c.Lifetime))
+	}
+	if c.IdleTimeout < 0 || (c.IdleTimeout > 0 && c.IdleTimeout < time.Minute) {
+		errs = append(errs, fmt.Errorf("idle_timeout: %v must be 0 (off) or at least 1m", c.IdleTimeout))
 	}
 	if c.Store != "cookie" {
 		errs = append(errs, fmt.Errorf("store: %q is not supported: use \"cookie\"", c.Store))

@@ -215,6 +215,8 @@ func TestSingleSignOnAndLogout(t *testing.T) {
 		t.Fatalf("logout page: %d\n%s", out.Status, out.Body)
 	}
 	s.openHub(t, b, "") // proxy session gone → module → login page (qlikgate session gone too)
+	// A copy of the signed-in cookie, taken before logout, is refused too.
+	s.openHub(t, hubOnly, "")
 }
 
 // qlikgateCookie returns qlikgate's session cookie of b.
@@ -572,5 +574,64 @@ func TestFailureTimingDoesNotRevealUsers(t *testing.T) {
 	}
 	if diff := math.Abs(float64(known-unknown)) / float64(max(known, unknown)); diff > 0.10 {
 		t.Fatalf("wrong password %v vs unknown user %v: %.0f%% apart", known, unknown, diff*100)
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	tests := []struct {
+		name    string
+		mod     func(*web.Config)
+		advance time.Duration
+		ssoOK   bool
+	}{
+		{"within the lifetime", nil, 7 * time.Hour, true},
+		{"past the lifetime", nil, 8*time.Hour + time.Second, false},
+		{"idle timeout off by default", nil, 5 * time.Hour, true},
+		{"idle past idle_timeout", func(c *web.Config) { c.Session.IdleTimeout = time.Hour }, 61 * time.Minute, false},
+		{"used within idle_timeout", func(c *web.Config) { c.Session.IdleTimeout = time.Hour }, 59 * time.Minute, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mods []func(*web.Config)
+			if tt.mod != nil {
+				mods = append(mods, tt.mod)
+			}
+			s := newStack(t, mods...)
+			b := webtest.NewBrowser()
+			login := b.MustGet(t, s.srv.URL+"/")
+			b.NoFollow().MustPostForm(t, s.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw"))
+			s.clock.Advance(tt.advance)
+			p := b.NoFollow().MustGet(t, s.srv.URL+"/")
+			if sso := p.Status == http.StatusFound; sso != tt.ssoOK {
+				t.Fatalf("after %v: status %d, want single sign-on %v", tt.advance, p.Status, tt.ssoOK)
+			}
+		})
+	}
+}
+
+func TestSecretRotation(t *testing.T) {
+	oldSecret, newSecret := strings.Repeat("o", 40), strings.Repeat("n", 40)
+	s1 := newStack(t, func(c *web.Config) { c.Session.Secret = oldSecret })
+	b := webtest.NewBrowser()
+	login := b.MustGet(t, s1.srv.URL+"/")
+	b.NoFollow().MustPostForm(t, s1.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw"))
+	cookie := b.Cookie(s1.srv.URL, "qlikgate")
+
+	visit := func(s *stack) int {
+		req, _ := http.NewRequest(http.MethodGet, s.srv.URL+"/", nil)
+		req.AddCookie(cookie)
+		p, err := webtest.NewBrowser().NoFollow().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Status
+	}
+	rotated := newStack(t, func(c *web.Config) { c.Session.Secret, c.Session.PreviousSecrets = newSecret, []string{oldSecret} })
+	if st := visit(rotated); st != http.StatusFound {
+		t.Errorf("a session from the previous secret: %d, want single sign-on (302)", st)
+	}
+	dropped := newStack(t, func(c *web.Config) { c.Session.Secret = newSecret })
+	if st := visit(dropped); st != http.StatusOK {
+		t.Errorf("a session from a dropped secret: %d, want the login page", st)
 	}
 }

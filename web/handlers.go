@@ -242,6 +242,9 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		log.Error("hand-off to Qlik failed", "event", "handoff_failed", "target", t.ID(), "user", u.UserID,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		s.saveSession(c, sess, st)
+		if errors.Is(err, qlik.ErrBadEntry) {
+			return s.errorPage(c, http.StatusBadRequest, msgBadEntry)
+		}
 		return s.errorPage(c, http.StatusBadGateway, msgQlikRefused)
 	}
 	st.addTarget(t.ID())
@@ -314,6 +317,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 		}
 		log.Info("signed out", "event", "logout", "user", u.UserID, "provider", st.User.Provider)
 	}
+	s.sessions.revoke(st)
 	if err := s.sessions.clear(c.Response(), c.Request(), sess); err != nil {
 		log.Error("clearing the session cookie failed", "cause", err.Error())
 	}

@@ -110,7 +110,7 @@ func New(o Options) (*Server, error) {
 	}
 	var err error
 	secure := pub.Scheme == "https"
-	if s.sessions, err = newSessionStore(o.Config.Session, base, secure); err != nil {
+	if s.sessions, err = newSessionStore(o.Config.Session, base, secure, s.now); err != nil {
 		return nil, err
 	}
 	if !secure && !isLoopback(pub.Hostname()) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -38,6 +39,8 @@ type state struct {
 	User *providers.Identity `json:"user,omitempty"`
 	// AuthAt is when the user signed in (Unix seconds).
 	AuthAt int64 `json:"at,omitempty"`
+	// SeenAt is when the sign-in was last used (Unix seconds).
+	SeenAt int64 `json:"seen,omitempty"`
 	// Targets are the Qlik targets the user was handed to, for logout.
 	Targets []string `json:"tg,omitempty"`
 	// Flows are entries from Qlik waiting for the user to sign in.
@@ -74,20 +77,34 @@ func randomID() string { return rand.Text() }
 type sessionStore struct {
 	store    sessions.Store
 	lifetime time.Duration
+	idle     time.Duration
+	now      func() time.Time
+
+	// revoked are the ids of sessions signed out on this instance, until
+	// they would have expired anyway: the cookie is stateless, so a copy of
+	// it must be refused after logout.
+	mu      sync.Mutex
+	revoked map[string]time.Time
 }
 
 // newSessionStore derives separate signing and encryption keys from the
 // configured secret with HKDF, so one secret never serves two purposes.
-func newSessionStore(cfg SessionConfig, path string, secure bool) (*sessionStore, error) {
-	hashKey, err := hkdf.Key(sha256.New, []byte(cfg.Secret), nil, "qlikgate session signing v1", 64)
-	if err != nil {
-		return nil, fmt.Errorf("session: derive signing key: %w", err)
+// Sessions made with previous secrets are still read; new ones use the
+// current secret.
+func newSessionStore(cfg SessionConfig, path string, secure bool, now func() time.Time) (*sessionStore, error) {
+	var keyPairs [][]byte
+	for _, secret := range append([]string{cfg.Secret}, cfg.PreviousSecrets...) {
+		hashKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "qlikgate session signing v1", 64)
+		if err != nil {
+			return nil, fmt.Errorf("session: derive signing key: %w", err)
+		}
+		blockKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "qlikgate session encryption v1", 32)
+		if err != nil {
+			return nil, fmt.Errorf("session: derive encryption key: %w", err)
+		}
+		keyPairs = append(keyPairs, hashKey, blockKey)
 	}
-	blockKey, err := hkdf.Key(sha256.New, []byte(cfg.Secret), nil, "qlikgate session encryption v1", 32)
-	if err != nil {
-		return nil, fmt.Errorf("session: derive encryption key: %w", err)
-	}
-	s := sessions.NewCookieStore(hashKey, blockKey)
+	s := sessions.NewCookieStore(keyPairs...)
 	s.Options = &sessions.Options{
 		Path:     path,
 		MaxAge:   int(cfg.Lifetime / time.Second),
@@ -96,7 +113,30 @@ func newSessionStore(cfg SessionConfig, path string, secure bool) (*sessionStore
 		SameSite: http.SameSiteLaxMode,
 	}
 	s.MaxAge(s.Options.MaxAge)
-	return &sessionStore{store: s, lifetime: cfg.Lifetime}, nil
+	return &sessionStore{store: s, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: map[string]time.Time{}}, nil
+}
+
+// revoke refuses the state's session id from now on (on this instance).
+func (s *sessionStore) revoke(st *state) {
+	if st.User == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for id, until := range s.revoked {
+		if now.After(until) {
+			delete(s.revoked, id)
+		}
+	}
+	s.revoked[st.SID] = time.Unix(st.AuthAt, 0).Add(s.lifetime)
+}
+
+func (s *sessionStore) isRevoked(sid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.revoked[sid]
+	return ok
 }
 
 // load returns the browser's state, or a fresh one when there is none or it
@@ -118,8 +158,17 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 	if st.SID == "" {
 		st.SID, st.CSRF = randomID(), randomID()
 	}
-	if st.User != nil && time.Since(time.Unix(st.AuthAt, 0)) > s.lifetime {
-		st.User, st.AuthAt, st.Targets = nil, 0, nil
+	if st.User != nil {
+		now := s.now()
+		expired := now.Sub(time.Unix(st.AuthAt, 0)) > s.lifetime
+		idle := s.idle > 0 && now.Sub(time.Unix(st.SeenAt, 0)) > s.idle
+		if expired || idle || s.isRevoked(st.SID) {
+			// Signed out, but keep the browser's pending flows.
+			st.SID, st.CSRF = randomID(), randomID()
+			st.User, st.AuthAt, st.SeenAt, st.Targets = nil, 0, 0, nil
+		} else {
+			st.SeenAt = now.Unix()
+		}
 	}
 	return sess, st
 }
@@ -148,7 +197,7 @@ func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessi
 // login rotates the session identifiers and records the user.
 func (st *state) login(id providers.Identity, now time.Time) {
 	st.SID, st.CSRF = randomID(), randomID()
-	st.User, st.AuthAt = &id, now.Unix()
+	st.User, st.AuthAt, st.SeenAt = &id, now.Unix(), now.Unix()
 	st.Targets, st.Handoffs = nil, nil
 }
 

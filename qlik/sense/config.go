@@ -33,6 +33,10 @@ type Config struct {
 
 	// HubURL is where users go when Qlik did not send a targetId.
 	HubURL string `yaml:"hub_url"`
+	// AllowedRedirectHosts are further host[:port] values a TargetUri from
+	// the QPS may point to, besides the hub's origin and the QPS hosts on
+	// port 443 (for example a load balancer name of the proxy).
+	AllowedRedirectHosts []string `yaml:"allowed_redirect_hosts"`
 	// GroupAttribute names the Qlik attribute each group is sent as.
 	GroupAttribute string `yaml:"group_attribute"`
 	// Timeout bounds every call to the QPS.
@@ -79,6 +83,11 @@ func (c *Config) Validate() error {
 		add("hub_url: required (where users land when Qlik sent no targetId, like https://sense.corp.local/hr/hub/)")
 	} else if err := checkAbsoluteURL(c.HubURL); err != nil {
 		add("hub_url: %v", err)
+	}
+	for i, h := range c.AllowedRedirectHosts {
+		if _, err := hostPort(h, "https"); err != nil {
+			add("allowed_redirect_hosts[%d]: %v", i, err)
+		}
 	}
 	if strings.TrimSpace(c.GroupAttribute) == "" {
 		add("group_attribute: must not be empty")
@@ -136,4 +145,29 @@ func checkAbsoluteURL(raw string) error {
 		return fmt.Errorf("%q must be an absolute http(s) URL without user info", raw)
 	}
 	return nil
+}
+
+// hostPort normalises "host" or "host:port" to lower-case host:port, with
+// the scheme's default port when none is given.
+func hostPort(s, scheme string) (string, error) {
+	if s == "" || strings.ContainsAny(s, "/@\\ ?#") {
+		return "", fmt.Errorf("%q must be a host name or host:port", s)
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = s, map[string]string{"https": "443", "http": "80"}[scheme]
+	}
+	if host == "" || port == "" {
+		return "", fmt.Errorf("%q must be a host name or host:port", s)
+	}
+	return net.JoinHostPort(strings.ToLower(strings.Trim(host, "[]")), port), nil
+}
+
+// urlHostPort is hostPort for a parsed URL.
+func urlHostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }

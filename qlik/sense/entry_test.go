@@ -53,14 +53,10 @@ func entryTarget(t *testing.T) *TicketTarget {
 	cfg := DefaultConfig()
 	cfg.ProxyRestURI = "https://sense1.corp.local:4243/qps/hr/"
 	cfg.AllowedProxyRestURIs = []string{"https://sense2.corp.local:4243/qps/hr"}
-	tt := &TicketTarget{site: &site{id: "sense", cfg: *cfg, allowed: map[string]string{}, log: slog.New(slog.DiscardHandler)}}
-	for _, raw := range append([]string{cfg.ProxyRestURI}, cfg.AllowedProxyRestURIs...) {
-		c, err := canonicalQPS(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tt.allowed[c] = strings.TrimSuffix(raw, "/") + "/"
-	}
+	cfg.HubURL = "https://sense.corp.local/hr/hub/"
+	cfg.AllowedRedirectHosts = []string{"qlik.corp.local", "lb.corp.local:8443"}
+	tt := &TicketTarget{site: &site{id: "sense", cfg: *cfg, log: slog.New(slog.DiscardHandler)}}
+	tt.allowed, tt.redirectHosts = allowlists(cfg)
 	return tt
 }
 
@@ -211,4 +207,37 @@ func validConfig() *Config {
 	c.ClientCertFile, c.ClientKeyFile, c.RootCAFile = "client.pem", "client_key.pem", "root.pem"
 	c.HubURL = "https://sense/hr/hub/"
 	return c
+}
+
+func TestCheckRedirect(t *testing.T) {
+	tgt := entryTarget(t)
+	tests := []struct {
+		uri string
+		ok  bool
+	}{
+		{"https://sense.corp.local/hr/hub/stream/1", true},
+		{"https://SENSE.corp.local:443/hr/sense/app/x?sheet=1", true},
+		{"https://sense1.corp.local/hr/hub/", true}, // a QPS node, on 443
+		{"https://sense2.corp.local/hr/hub/", true},
+		{"https://qlik.corp.local/hr/hub/", true},
+		{"https://lb.corp.local:8443/hr/hub/", true},
+		{"https://lb.corp.local/hr/hub/", false},
+		{"https://sense1.corp.local:4243/qps/hr/", false},
+		{"http://sense.corp.local/hr/hub/", false},
+		{"https://evil.example/hr/hub/", false},
+		{"https://sense.corp.local.evil.example/", false},
+		{"https://sense.corp.local@evil.example/", false},
+		{"//evil.example/", false},
+		{"/hr/hub/", false},
+		{"javascript:alert(1)", false},
+	}
+	for _, tt := range tests {
+		err := tgt.checkRedirect(tt.uri)
+		if tt.ok != (err == nil) {
+			t.Errorf("checkRedirect(%q) = %v, want ok=%v", tt.uri, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, qlik.ErrBadEntry) {
+			t.Errorf("checkRedirect(%q) = %v, want ErrBadEntry", tt.uri, err)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -22,7 +23,9 @@ type site struct {
 	cfg     Config
 	qps     *qpsClient
 	allowed map[string]string // canonical QPS base → base as configured
-	log     *slog.Logger
+	// redirectHosts are the scheme+host:port values a TargetUri may have.
+	redirectHosts map[string]bool
+	log           *slog.Logger
 }
 
 // openSite loads the certificates and builds the QPS client.
@@ -38,16 +41,48 @@ func openSite(c qlik.Common, cfg *Config, log *slog.Logger) (*site, error) {
 		log.Warn("the Qlik client certificate has expired: the QPS will refuse every hand-off",
 			"target", c.ID, "not_after", leaf.NotAfter)
 	}
-	s := &site{id: c.ID, cfg: *cfg, qps: newQPSClient(tlsConf, cfg.Timeout), allowed: map[string]string{}, log: log}
+	s := &site{id: c.ID, cfg: *cfg, qps: newQPSClient(tlsConf, cfg.Timeout), log: log}
+	s.allowed, s.redirectHosts = allowlists(cfg)
+	return s, nil
+}
+
+// allowlists derives, from a validated configuration, the QPS bases a
+// browser may bring and the origins a TargetUri may have.
+func allowlists(cfg *Config) (qps map[string]string, redirect map[string]bool) {
+	qps, redirect = map[string]string{}, map[string]bool{}
+	hub, _ := url.Parse(cfg.HubURL)
+	redirect[hub.Scheme+"://"+urlHostPort(hub)] = true
 	for _, raw := range append([]string{cfg.ProxyRestURI}, cfg.AllowedProxyRestURIs...) {
-		canon, _ := canonicalQPS(raw) // checked by Validate
+		canon, _ := canonicalQPS(raw)
 		base := raw
 		if !strings.HasSuffix(base, "/") {
 			base += "/"
 		}
-		s.allowed[canon] = base
+		qps[canon] = base
+		u, _ := url.Parse(base)
+		redirect["https://"+net.JoinHostPort(strings.ToLower(u.Hostname()), "443")] = true
 	}
-	return s, nil
+	for _, h := range cfg.AllowedRedirectHosts {
+		for _, scheme := range []string{"https", hub.Scheme} { // http only for an http hub
+			hp, _ := hostPort(h, scheme)
+			redirect[scheme+"://"+hp] = true
+		}
+	}
+	return qps, redirect
+}
+
+// checkRedirect accepts a URL the QPS returned only on the hub's origin, a
+// QPS host on 443 or allowed_redirect_hosts: a compromised or misconfigured
+// QPS must not send users, with a ticket, anywhere else.
+func (s *site) checkRedirect(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%w: the QPS returned a TargetUri that is not an absolute http(s) URL", qlik.ErrBadEntry)
+	}
+	if !s.redirectHosts[u.Scheme+"://"+urlHostPort(u)] {
+		return fmt.Errorf("%w: the QPS returned a TargetUri on %s://%s, which is neither the hub nor in allowed_redirect_hosts", qlik.ErrBadEntry, u.Scheme, u.Host)
+	}
+	return nil
 }
 
 // ID is the target's configured id.

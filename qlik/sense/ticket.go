@@ -66,6 +66,9 @@ func (t *TicketTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (ql
 	}
 	dest := t.cfg.HubURL
 	if req.TargetId != "" && res.TargetUri != "" {
+		if err := t.checkRedirect(res.TargetUri); err != nil {
+			return qlik.Handoff{}, fmt.Errorf("sense-ticket %s: %w", t.id, err)
+		}
 		dest = res.TargetUri
 	}
 	redirect, err := withTicket(dest, res.Ticket)

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the assets.
 //
-//go:embed *.css *.svg
+//go:embed *.css *.svg *.js
 var FS embed.FS

@@ -1,0 +1,71 @@
+package cloud
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/qlikgate/qlikgate/qlik"
+)
+
+func TestSite(t *testing.T) {
+	tests := map[string]string{
+		"login.acme.com":          "acme.com",
+		"qlik.acme.com":           "acme.com",
+		"acme.eu.qlikcloud.com":   "qlikcloud.com",
+		"auth.acme.co.uk":         "acme.co.uk",
+		"127.0.0.1":               "127.0.0.1",
+		"localhost":               "localhost",
+		"LOGIN.ACME.COM.":         "acme.com",
+		"tenant.us.qlikcloud.com": "qlikcloud.com",
+	}
+	for host, want := range tests {
+		if got := site(host); got != want {
+			t.Errorf("site(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
+
+// openWithLog opens a target with public_url and returns what it logged.
+func openWithLog(t *testing.T, cfg *Config, publicURL string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	if _, err := Open(context.Background(), qlik.Common{ID: "cloud"}, cfg, qlik.Env{PublicURL: publicURL, Log: log}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestOpenWarnings(t *testing.T) {
+	t.Run("cross-site", func(t *testing.T) {
+		cfg := testConfig(t, "https://acme.eu.qlikcloud.com", RS256)
+		if out := openWithLog(t, cfg, "https://login.acme.com/"); !strings.Contains(out, "different sites") || !strings.Contains(out, "custom domain under acme.com") {
+			t.Errorf("no cross-site warning: %s", out)
+		}
+	})
+	t.Run("same site: custom domain", func(t *testing.T) {
+		cfg := testConfig(t, "https://qlik.acme.com", RS256)
+		if out := openWithLog(t, cfg, "https://login.acme.com/"); out != "" {
+			t.Errorf("unexpected log: %s", out)
+		}
+	})
+	t.Run("EC key", func(t *testing.T) {
+		cfg := testConfig(t, "https://qlik.acme.com", ES256)
+		if out := openWithLog(t, cfg, ""); !strings.Contains(out, "RS256") {
+			t.Errorf("no RS256 hint for an EC key: %s", out)
+		}
+	})
+	t.Run("readable key file", func(t *testing.T) {
+		cfg := testConfig(t, "https://qlik.acme.com", RS256)
+		if err := os.Chmod(cfg.PrivateKeyFile, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out := openWithLog(t, cfg, ""); !strings.Contains(out, "readable by other users") {
+			t.Errorf("no permission warning: %s", out)
+		}
+	})
+}

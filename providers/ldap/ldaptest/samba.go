@@ -1,0 +1,309 @@
+package ldaptest
+
+import (
+	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Samba is a running Samba Active Directory domain controller for the realm
+// TEST.EXAMPLE.ORG (NetBIOS domain TEST). Its LDAP ports are fixed by Samba
+// at 389 and 636 on 127.0.0.1, so it needs root and only one can run per
+// machine. Like a default AD, it refuses simple binds without TLS ("strong
+// auth"): use LDAPSURL, or URL with StartTLS.
+//
+// Accounts (CN=<name>,CN=Users,<BaseDN>), password "Passw0rd-<name>":
+//
+//	svc-qlik  the service account
+//	alice     AppAdmins, AppUsers (⊂ AllStaff, nested); displayName, mail, department
+//	bob       AppUsers
+//	dora      disabled                         → bind data 533
+//	mike      must change password (pwdLastSet=0) → 773
+//	pete      password expired (pwdLastSet 50 days ago) → 532, when PasswordExpired
+//	eve       account expired (accountExpires)  → 701
+//	hank      no logon hours                    → 530
+//	wes       may only log on at workstation NOWHERE → 531
+//	lou       locked out by wrong passwords     → 775 (with any password)
+//
+// The domain locks an account after LockoutThreshold wrong passwords.
+type Samba struct {
+	URL      string // ldap://127.0.0.1:389
+	LDAPSURL string // ldaps://127.0.0.1:636
+	CAFile   string
+	BaseDN   string // DC=test,DC=example,DC=org
+	Realm    string // test.example.org
+	Domain   string // TEST
+	BindDN   string // svc-qlik's DN
+	BindPass string
+	Dir      string
+	// PasswordExpired tells whether pete's password could be aged (it needs
+	// Samba's Python bindings); if not, PasswordExpiredErr says why.
+	PasswordExpired    bool
+	PasswordExpiredErr error
+
+	proc *process
+}
+
+// Samba's fixed test values.
+const (
+	sambaAdminPass   = "Admin-Passw0rd!"
+	LockoutThreshold = 10
+)
+
+// Password returns the test password of an account.
+func (s *Samba) Password(name string) string { return "Passw0rd-" + name }
+
+// DN returns the DN of an account.
+func (s *Samba) DN(name string) string { return "CN=" + name + ",CN=Users," + s.BaseDN }
+
+// StartSamba provisions a domain in dir and starts its LDAP service.
+func StartSamba(dir string) (*Samba, error) {
+	if os.Geteuid() != 0 {
+		return nil, &Unavailable{Reason: "Samba AD needs root (its LDAP ports are 389 and 636)"}
+	}
+	sambaBin, err := lookPath("samba")
+	if err != nil {
+		return nil, err
+	}
+	tool, err := lookPath("samba-tool")
+	if err != nil {
+		return nil, err
+	}
+	for _, port := range []string{"389", "636"} {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
+			c.Close()
+			return nil, &Unavailable{Reason: "port " + port + " is already in use (another Samba or a system slapd?)"}
+		}
+	}
+	s := &Samba{URL: "ldap://127.0.0.1:389", LDAPSURL: "ldaps://127.0.0.1:636", BaseDN: "DC=test,DC=example,DC=org",
+		Realm: "test.example.org", Domain: "TEST", Dir: dir}
+	s.BindDN, s.BindPass = s.DN("svc-qlik"), s.Password("svc-qlik")
+	tf, err := writeTLS(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.CAFile = tf.CA
+	conf, err := s.provision(tool, tf)
+	if err != nil {
+		return nil, err
+	}
+	s.proc, err = startProcess(filepath.Join(dir, "samba.log"), sambaBin,
+		"-s", conf, "-F", "--no-process-group", "-M", "single", "--debug-stdout", "-d", "1")
+	if err != nil {
+		return nil, err
+	}
+	tc, err := tlsConfigFor(s.CAFile)
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	ready := func() error {
+		c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := s.proc.waitReady(60*time.Second, ready); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if err := s.populate(tc); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	s.PasswordExpiredErr = s.agePassword(conf, "pete", 50*24*time.Hour)
+	s.PasswordExpired = s.PasswordExpiredErr == nil
+	return s, nil
+}
+
+// Stop stops Samba.
+func (s *Samba) Stop() error {
+	if s.proc == nil {
+		return nil
+	}
+	return s.proc.stop(10 * time.Second)
+}
+
+// TLSConfig trusts the server's CA.
+func (s *Samba) TLSConfig() (*tls.Config, error) { return tlsConfigFor(s.CAFile) }
+
+// provision creates the domain (the slow part, about 7 s) and configures it
+// for loopback, LDAP only, our certificate and strong auth.
+func (s *Samba) provision(tool string, tf TLSFiles) (string, error) {
+	target := filepath.Join(s.Dir, "dc")
+	cmd := exec.Command(tool, "domain", "provision", "--targetdir="+target, "--realm="+strings.ToUpper(s.Realm),
+		"--domain="+s.Domain, "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307", "--adminpass="+sambaAdminPass,
+		"--host-name=dc1", "--host-ip=127.0.0.1", "--option=netbios name=DC1",
+		"--option=interfaces=lo", "--option=bind interfaces only=yes")
+	logFile := filepath.Join(s.Dir, "provision.log")
+	out, err := os.Create(logFile)
+	if err != nil {
+		return "", err
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("ldaptest: samba-tool domain provision: %w; see %s", err, logFile)
+	}
+	conf := filepath.Join(target, "etc", "smb.conf")
+	data, err := os.ReadFile(conf)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for line := range strings.Lines(string(data)) {
+		switch t := strings.TrimSpace(line); {
+		case strings.HasPrefix(t, "server services ="):
+			line = "\tserver services = ldap\n"
+		case strings.HasPrefix(t, "log file ="):
+			line = "\tlog file = " + filepath.Join(target, "log.%m") + "\n"
+		}
+		b.WriteString(line)
+		if strings.TrimSpace(line) == "[global]" {
+			fmt.Fprintf(&b, "\tldap server require strong auth = yes\n\ttls enabled = yes\n\ttls keyfile = %s\n\ttls certfile = %s\n\ttls cafile = %s\n",
+				tf.Key, tf.Cert, tf.CA)
+		}
+	}
+	return conf, os.WriteFile(conf, []byte(b.String()), 0o600)
+}
+
+// populate creates the accounts over LDAPS as Administrator: much faster
+// than one samba-tool process per account.
+func (s *Samba) populate(tc *tls.Config) error {
+	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
+	if err != nil {
+		return fmt.Errorf("ldaptest: %w", err)
+	}
+	defer c.Close()
+	if err := c.Bind("Administrator@"+s.Realm, sambaAdminPass); err != nil {
+		return fmt.Errorf("ldaptest: bind as Administrator: %w", err)
+	}
+	m := ldap.NewModifyRequest(s.BaseDN, nil)
+	m.Replace("lockoutThreshold", []string{strconv.Itoa(LockoutThreshold)})
+	if err := c.Modify(m); err != nil {
+		return fmt.Errorf("ldaptest: lockout threshold: %w", err)
+	}
+	const normal, disabled = "512", "514"
+	users := []struct {
+		name  string
+		attrs map[string][]string
+	}{
+		{"svc-qlik", nil},
+		{"alice", map[string][]string{"givenName": {"Alice"}, "sn": {"Example"}, "displayName": {"Alice Example"},
+			"mail": {"alice@example.org"}, "department": {"Sales"}}},
+		{"bob", map[string][]string{"displayName": {"Bob Example"}, "mail": {"bob@example.org"}}},
+		{"dora", map[string][]string{"userAccountControl": {disabled}}},
+		{"mike", map[string][]string{"pwdLastSet": {"0"}}},
+		{"pete", nil},
+		{"eve", map[string][]string{"accountExpires": {"125911584000000000"}}}, // 2000-01-01
+		{"hank", map[string][]string{"logonHours": {string(make([]byte, 21))}}},
+		{"wes", map[string][]string{"userWorkstations": {"NOWHERE"}}},
+		{"lou", nil},
+	}
+	for _, u := range users {
+		req := ldap.NewAddRequest(s.DN(u.name), nil)
+		attrs := map[string][]string{"objectClass": {"user"}, "sAMAccountName": {u.name},
+			"userPrincipalName": {u.name + "@" + s.Realm}, "unicodePwd": {adPassword(s.Password(u.name))},
+			"userAccountControl": {normal}}
+		for k, v := range u.attrs {
+			attrs[k] = v
+		}
+		for k, v := range attrs {
+			req.Attribute(k, v)
+		}
+		if err := c.Add(req); err != nil {
+			return fmt.Errorf("ldaptest: add %s: %w", u.name, err)
+		}
+	}
+	groups := []struct {
+		name    string
+		members []string
+	}{
+		{"AllStaff", nil},
+		{"AppUsers", []string{s.DN("alice"), s.DN("bob")}},
+		{"AppAdmins", []string{s.DN("alice")}},
+	}
+	for _, g := range groups {
+		req := ldap.NewAddRequest(s.DN(g.name), nil)
+		req.Attribute("objectClass", []string{"group"})
+		req.Attribute("sAMAccountName", []string{g.name})
+		if len(g.members) > 0 {
+			req.Attribute("member", g.members)
+		}
+		if err := c.Add(req); err != nil {
+			return fmt.Errorf("ldaptest: add group %s: %w", g.name, err)
+		}
+	}
+	m = ldap.NewModifyRequest(s.DN("AllStaff"), nil)
+	m.Add("member", []string{s.DN("AppUsers")})
+	if err := c.Modify(m); err != nil {
+		return fmt.Errorf("ldaptest: nest AppUsers in AllStaff: %w", err)
+	}
+	return s.lockOut(tc, "lou")
+}
+
+// lockOut locks an account the way users do: too many wrong passwords.
+func (s *Samba) lockOut(tc *tls.Config, name string) error {
+	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
+	if err != nil {
+		return fmt.Errorf("ldaptest: %w", err)
+	}
+	defer c.Close()
+	for range LockoutThreshold {
+		_ = c.Bind(s.DN(name), "wrong")
+	}
+	err = c.Bind(s.DN(name), s.Password(name))
+	if err == nil || !strings.Contains(err.Error(), "data 775") {
+		return fmt.Errorf("ldaptest: %s is not locked out after %d wrong passwords: %v", name, LockoutThreshold, err)
+	}
+	return nil
+}
+
+// agePassword moves an account's pwdLastSet into the past, so that its
+// password has expired under the default 42-day policy. AD accepts only 0 or
+// -1 for pwdLastSet over LDAP; Samba's local database accepts a value with the
+// control that bypasses its password module, through its Python bindings.
+func (s *Samba) agePassword(conf, name string, age time.Duration) error {
+	python := "/usr/bin/python3" // Samba's bindings are built for the system Python
+	if _, err := os.Stat(python); err != nil {
+		return &Unavailable{Reason: "no " + python + " for Samba's Python bindings"}
+	}
+	lastSet := (time.Now().Add(-age).Unix() + 11644473600) * 10_000_000 // Windows FILETIME
+	script := `import sys, ldb
+from samba.samdb import SamDB
+from samba.param import LoadParm
+from samba.auth import system_session
+lp = LoadParm(); lp.load(sys.argv[1])
+db = SamDB(url=sys.argv[2], session_info=system_session(), lp=lp)
+m = ldb.Message(); m.dn = ldb.Dn(db, sys.argv[3])
+m["pwdLastSet"] = ldb.MessageElement(sys.argv[4], ldb.FLAG_MOD_REPLACE, "pwdLastSet")
+db.modify(m, controls=["local_oid:1.3.6.1.4.1.7165.4.3.12:0"])
+`
+	out, err := exec.Command(python, "-c", script, conf, filepath.Join(s.Dir, "dc", "private", "sam.ldb"),
+		s.DN(name), strconv.FormatInt(lastSet, 10)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ldaptest: ageing %s's password: %v: %s", name, err, out)
+	}
+	return nil
+}
+
+// adPassword encodes a password for unicodePwd: quoted, UTF-16LE.
+func adPassword(pw string) string {
+	u := utf16.Encode([]rune(`"` + pw + `"`))
+	b := make([]byte, 2*len(u))
+	for i, r := range u {
+		binary.LittleEndian.PutUint16(b[2*i:], r)
+	}
+	return string(b)
+}

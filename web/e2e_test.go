@@ -64,8 +64,34 @@ func (s *syncBuffer) String() string {
 
 var cheap = static.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-func newStack(t testing.TB, mods ...func(*web.Config)) *stack {
+// option changes how a stack is built.
+type option func(*setup)
+
+type setup struct {
+	web      []func(*web.Config)
+	provider []func(t testing.TB, publicURL string, log *slog.Logger) web.Provider
+	target   []func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target
+}
+
+// withWeb changes the web configuration.
+func withWeb(f func(*web.Config)) option { return func(s *setup) { s.web = append(s.web, f) } }
+
+// withProvider adds a provider, built once qlikgate's public URL is known.
+func withProvider(f func(t testing.TB, publicURL string, log *slog.Logger) web.Provider) option {
+	return func(s *setup) { s.provider = append(s.provider, f) }
+}
+
+// withTarget adds a target, built once qlikgate's public URL is known.
+func withTarget(f func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target) option {
+	return func(s *setup) { s.target = append(s.target, f) }
+}
+
+func newStack(t testing.TB, opts ...option) *stack {
 	t.Helper()
+	var su setup
+	for _, o := range opts {
+		o(&su)
+	}
 	clk := &clock{t: time.Now()}
 	logf, logw := t.Logf, io.Writer(testWriter{t})
 	if _, bench := t.(*testing.B); bench { // measure the work, not the test log
@@ -91,7 +117,7 @@ func newStack(t testing.TB, mods ...func(*web.Config)) *stack {
 		return h
 	}
 	prov, err := static.Open(providers.Common{ID: "local"}, static.Config{Users: []static.User{
-		{Username: "alice", PasswordHash: hash("alicepw"), Name: "Alice", Groups: []string{"Sales", "EU"}},
+		{Username: "alice", PasswordHash: hash("alicepw"), Name: "Alice", Email: "alice@example.org", Groups: []string{"Sales", "EU"}},
 		{Username: "bob", PasswordHash: hash("bobpw")},
 	}}, log)
 	if err != nil {
@@ -115,13 +141,21 @@ func newStack(t testing.TB, mods ...func(*web.Config)) *stack {
 		t.Fatal(err)
 	}
 	wc.Session.Secret = strings.Repeat("s", 40)
-	for _, m := range mods {
+	for _, m := range su.web {
 		m(&wc)
+	}
+	provs := []web.Provider{{Common: providers.Common{ID: "local", Label: "Local", Directory: "CORP"}, Impl: prov}}
+	for _, f := range su.provider {
+		provs = append(provs, f(t, wc.Server.PublicURL, log))
+	}
+	targets := []qlik.Target{target, sessTarget}
+	for _, f := range su.target {
+		targets = append(targets, f(t, wc.Server.PublicURL, log))
 	}
 	srv, err := web.New(web.Options{
 		Config:        wc,
-		Providers:     []web.Provider{{Common: providers.Common{ID: "local", Label: "Local", Directory: "CORP"}, Impl: prov}},
-		Targets:       []qlik.Target{target, sessTarget},
+		Providers:     provs,
+		Targets:       targets,
 		DefaultTarget: "sense",
 		Logger:        log,
 		Now:           clk.Now,
@@ -498,7 +532,7 @@ func TestSessionAPILoginEndToEnd(t *testing.T) {
 }
 
 func TestBruteForceThrottled(t *testing.T) {
-	s := newStack(t, func(c *web.Config) { c.Security.FailureDelay = 0 })
+	s := newStack(t, withWeb(func(c *web.Config) { c.Security.FailureDelay = 0 }))
 	for _, user := range []string{"alice", "nobody-by-this-name"} {
 		t.Run(user, func(t *testing.T) {
 			b := webtest.NewBrowser()
@@ -531,7 +565,7 @@ func TestBruteForceThrottled(t *testing.T) {
 }
 
 func TestBruteForceFromOneAddress(t *testing.T) {
-	s := newStack(t, func(c *web.Config) { c.Security.FailureDelay, c.Security.IPMaxAttempts = 0, 8 })
+	s := newStack(t, withWeb(func(c *web.Config) { c.Security.FailureDelay, c.Security.IPMaxAttempts = 0, 8 }))
 	b := webtest.NewBrowser()
 	p := s.openHub(t, b, "")
 	for i := range 8 { // a different username each time: only the address limit applies
@@ -549,10 +583,10 @@ func TestBruteForceFromOneAddress(t *testing.T) {
 // TestFailureTimingDoesNotRevealUsers checks that an unknown user and a
 // wrong password take the same time (within 10 %), thanks to the floor.
 func TestFailureTimingDoesNotRevealUsers(t *testing.T) {
-	s := newStack(t, func(c *web.Config) {
+	s := newStack(t, withWeb(func(c *web.Config) {
 		c.Security.FailureDelay = 150 * time.Millisecond
 		c.Security.MaxAttempts, c.Security.IPMaxAttempts = 1000, 1000
-	})
+	}))
 	b := webtest.NewBrowser()
 	p := s.openHub(t, b, "")
 	measure := func(user string) time.Duration {
@@ -592,11 +626,11 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var mods []func(*web.Config)
+			var opts []option
 			if tt.mod != nil {
-				mods = append(mods, tt.mod)
+				opts = append(opts, withWeb(tt.mod))
 			}
-			s := newStack(t, mods...)
+			s := newStack(t, opts...)
 			b := webtest.NewBrowser()
 			login := b.MustGet(t, s.srv.URL+"/")
 			b.NoFollow().MustPostForm(t, s.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw"))
@@ -611,7 +645,7 @@ func TestSessionExpiry(t *testing.T) {
 
 func TestSecretRotation(t *testing.T) {
 	oldSecret, newSecret := strings.Repeat("o", 40), strings.Repeat("n", 40)
-	s1 := newStack(t, func(c *web.Config) { c.Session.Secret = oldSecret })
+	s1 := newStack(t, withWeb(func(c *web.Config) { c.Session.Secret = oldSecret }))
 	b := webtest.NewBrowser()
 	login := b.MustGet(t, s1.srv.URL+"/")
 	b.NoFollow().MustPostForm(t, s1.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw"))
@@ -626,11 +660,11 @@ func TestSecretRotation(t *testing.T) {
 		}
 		return p.Status
 	}
-	rotated := newStack(t, func(c *web.Config) { c.Session.Secret, c.Session.PreviousSecrets = newSecret, []string{oldSecret} })
+	rotated := newStack(t, withWeb(func(c *web.Config) { c.Session.Secret, c.Session.PreviousSecrets = newSecret, []string{oldSecret} }))
 	if st := visit(rotated); st != http.StatusFound {
 		t.Errorf("a session from the previous secret: %d, want single sign-on (302)", st)
 	}
-	dropped := newStack(t, func(c *web.Config) { c.Session.Secret = newSecret })
+	dropped := newStack(t, withWeb(func(c *web.Config) { c.Session.Secret = newSecret }))
 	if st := visit(dropped); st != http.StatusOK {
 		t.Errorf("a session from a dropped secret: %d, want the login page", st)
 	}

@@ -217,6 +217,24 @@ type opened struct {
 	targets   []qlik.Target
 }
 
+// close releases what providers and targets hold (io.Closer).
+func (o *opened) close(log *slog.Logger) {
+	var all []any
+	for _, p := range o.providers {
+		all = append(all, p.Impl)
+	}
+	for _, t := range o.targets {
+		all = append(all, t)
+	}
+	for _, x := range all {
+		if c, ok := x.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				log.Warn("closing failed", "cause", err.Error())
+			}
+		}
+	}
+}
+
 // open builds every provider and target. Nothing listens yet, so a bad
 // certificate or key stops the start before any request is served.
 func (c *config) open(ctx context.Context, log *slog.Logger) (*opened, error) {

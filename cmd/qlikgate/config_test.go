@@ -63,7 +63,7 @@ func TestConfigErrorsNameTheirKeys(t *testing.T) {
 		{"unset environment variable", func(s string) string { return strings.Replace(s, "0123456789abcdef0123456789abcdef01", "${NOPE}", 1) },
 			[]string{"session.secret: environment variable NOPE is not set"}},
 		{"unknown provider kind", func(s string) string { return strings.Replace(s, "kind: static", "kind: statik", 1) },
-			[]string{`providers[0].kind: unknown kind "statik" (known: static)`}},
+			[]string{`providers[0].kind: unknown kind "statik" (known: static, ldap, oidc)`}},
 		{"unknown target kind", func(s string) string { return strings.Replace(s, "kind: sense-ticket", "kind: sense-tickets", 1) },
 			[]string{`targets[0].kind: unknown kind "sense-tickets"`}},
 		{"bad hash and bad QPS URL at once", func(s string) string {

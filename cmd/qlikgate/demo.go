@@ -74,11 +74,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printConfigError(stderr, cfgPath, err)
 		return exitFail
 	}
-	srv, err := build(ctx, cfg, log)
+	srv, closeAll, err := build(ctx, cfg, log)
 	if err != nil {
 		printConfigError(stderr, cfgPath, err)
 		return exitFail
 	}
+	defer closeAll()
 	printDemoBanner(stdout, sim, publicURL, users)
 	return serve(ctx, srv, ln, cfg, log)
 }

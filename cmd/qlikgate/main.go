@@ -7,6 +7,7 @@
 //	qlikgate serve -config config.yaml   run the module
 //	qlikgate demo                        run against a simulated Qlik Sense, no config needed
 //	qlikgate hash-password               read a password on stdin, print an argon2id hash
+//	qlikgate keygen -out jwt_private.pem make a Qlik Cloud JWT signing key
 //	qlikgate version                     print version, commit and build date
 package main
 
@@ -19,8 +20,12 @@ import (
 	"syscall"
 
 	"github.com/qlikgate/qlikgate/providers"
+	"github.com/qlikgate/qlikgate/providers/ldap"
+	"github.com/qlikgate/qlikgate/providers/oidc"
 	"github.com/qlikgate/qlikgate/providers/static"
 	"github.com/qlikgate/qlikgate/qlik"
+	"github.com/qlikgate/qlikgate/qlik/cloud"
+	"github.com/qlikgate/qlikgate/qlik/qlikview"
 	"github.com/qlikgate/qlikgate/qlik/sense"
 )
 
@@ -33,8 +38,8 @@ var (
 
 // The kinds this binary knows. Adding a kind is adding it here.
 var (
-	providerKinds = providers.Kinds{static.Kind}
-	targetKinds   = qlik.Kinds{sense.TicketKind, sense.SessionKind}
+	providerKinds = providers.Kinds{static.Kind, ldap.Kind, oidc.Kind}
+	targetKinds   = qlik.Kinds{sense.TicketKind, sense.SessionKind, qlikview.Kind, cloud.Kind}
 )
 
 // Exit codes.
@@ -63,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "hash-password":
 		return runHashPassword(args[1:], stdin, stdout, stderr)
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "qlikgate %s (commit %s, built %s)\n", version, commit, date)
 		return exitOK
@@ -83,6 +90,7 @@ Commands:
   serve -config FILE   run the module with a configuration file
   demo                 run against a simulated Qlik Sense site (no configuration needed)
   hash-password        read a password on stdin and print an argon2id hash for the static provider
+  keygen -out FILE     make a Qlik Cloud JWT signing key; print the public key for the tenant
   version              print version, commit and build date
 
 Run "qlikgate COMMAND -h" for the flags of a command.

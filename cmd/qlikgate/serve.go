@@ -29,11 +29,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitConfig
 	}
 	log := cfg.Log.logger(stderr)
-	srv, err := build(ctx, cfg, log)
+	srv, closeAll, err := build(ctx, cfg, log)
 	if err != nil {
 		printConfigError(stderr, *path, err)
 		return exitConfig
 	}
+	defer closeAll()
 	ln, err := srv.Listen()
 	if err != nil {
 		fmt.Fprintf(stderr, "qlikgate: %v\n", err)
@@ -43,19 +44,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 // build opens providers and targets and makes the web server, without
-// listening: any error here is a configuration problem.
-func build(ctx context.Context, cfg *config, log *slog.Logger) (*web.Server, error) {
+// listening: any error here is a configuration problem. closeAll stops what
+// the providers and targets started (background discovery, connection pools).
+func build(ctx context.Context, cfg *config, log *slog.Logger) (srv *web.Server, closeAll func(), err error) {
 	o, err := cfg.open(ctx, log)
+	closeAll = func() { o.close(log) }
 	if err != nil {
-		return nil, err
+		closeAll()
+		return nil, nil, err
 	}
-	return web.New(web.Options{
+	srv, err = web.New(web.Options{
 		Config:        web.Config{Server: cfg.Server, Session: cfg.Session, Security: cfg.Security, UI: cfg.UI},
 		Providers:     o.providers,
 		Targets:       o.targets,
 		DefaultTarget: cfg.defaultTarget(),
 		Logger:        log,
 	})
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return srv, closeAll, nil
 }
 
 // serve runs until ctx ends; an error while serving is exit code 1.

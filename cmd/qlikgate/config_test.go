@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,12 +153,22 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := parseConfig(data, t.TempDir(), env(map[string]string{"QLIKGATE_SESSION_SECRET": strings.Repeat("x", 40)}))
+	c, err := parseConfig(data, t.TempDir(), env(map[string]string{
+		"QLIKGATE_SESSION_SECRET": strings.Repeat("x", 40), "LDAP_BIND_PASSWORD": "x", "OIDC_SECRET": "x"}))
 	if err != nil {
 		t.Fatalf("config.yaml.example does not validate:\n%v", err)
 	}
-	if len(c.Providers) == 0 || len(c.Targets) == 0 {
-		t.Fatal("example has no providers or targets")
+	var kinds []string
+	for _, p := range c.Providers {
+		kinds = append(kinds, p.Kind.Name)
+	}
+	for _, t := range c.Targets {
+		kinds = append(kinds, t.Kind.Name)
+	}
+	for _, k := range append(providerKinds.Names(), targetKinds.Names()...) {
+		if !slices.Contains(kinds, k) {
+			t.Errorf("config.yaml.example has no %s entry", k)
+		}
 	}
 	// The example's hash must parse but match no guessable password.
 	p, err := static.Open(c.Providers[0].Common, *c.Providers[0].Config.(*static.Config), slog.New(slog.DiscardHandler))

@@ -29,7 +29,7 @@ func genPair(alg string) (testKeyPair, error) {
 	return testKeyPair{priv, pub}, err
 }
 
-func keyPair(t *testing.T, alg string) testKeyPair {
+func keyPair(t testing.TB, alg string) testKeyPair {
 	t.Helper()
 	gen := rsaPair
 	if alg == ES256 {
@@ -43,7 +43,7 @@ func keyPair(t *testing.T, alg string) testKeyPair {
 }
 
 // writeKey writes a private key PEM with mode 0600 and returns its path.
-func writeKey(t *testing.T, data []byte) string {
+func writeKey(t testing.TB, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "jwt_private.pem")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
@@ -53,7 +53,7 @@ func writeKey(t *testing.T, data []byte) string {
 }
 
 // testConfig is a valid configuration for tenant with a key of alg.
-func testConfig(t *testing.T, tenant, alg string) *Config {
+func testConfig(t testing.TB, tenant, alg string) *Config {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.TenantURL = tenant
@@ -65,7 +65,7 @@ func testConfig(t *testing.T, tenant, alg string) *Config {
 }
 
 // openTarget opens a target with a fixed clock.
-func openTarget(t *testing.T, cfg *Config, now time.Time) *JWTTarget {
+func openTarget(t testing.TB, cfg *Config, now time.Time) *JWTTarget {
 	t.Helper()
 	tg, err := Open(context.Background(), qlik.Common{ID: "cloud", Kind: "cloud"}, cfg, qlik.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {

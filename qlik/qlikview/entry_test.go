@@ -9,7 +9,7 @@ import (
 	"github.com/qlikgate/qlikgate/qlik"
 )
 
-func entryTarget(t *testing.T) *WebTicketTarget {
+func entryTarget(t testing.TB) *WebTicketTarget {
 	t.Helper()
 	c := DefaultConfig()
 	c.WebTicketURL = testWebTicketURL

@@ -48,7 +48,7 @@ func TestCanonicalQPS(t *testing.T) {
 }
 
 // entryTarget is a TicketTarget with only what ParseEntry needs.
-func entryTarget(t *testing.T) *TicketTarget {
+func entryTarget(t testing.TB) *TicketTarget {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ProxyRestURI = "https://sense1.corp.local:4243/qps/hr/"

@@ -325,3 +325,28 @@ func TestLogoutEndsProxySessions(t *testing.T) {
 		t.Fatalf("hub after logout: %d, want a redirect to the module", p.Status)
 	}
 }
+
+func TestLooseKeyFileWarns(t *testing.T) {
+	var logs strings.Builder
+	cfg := validConfig()
+	dir := t.TempDir()
+	pki, _ := qliksim.NewPKI(nil)
+	files, err := pki.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClientCertFile, cfg.ClientKeyFile, cfg.RootCAFile = files.ClientCert, files.ClientKey, files.Root
+	for _, mode := range []os.FileMode{0o600, 0o640} {
+		logs.Reset()
+		if err := os.Chmod(files.ClientKey, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := OpenTicket(qlik.Common{ID: "s"}, cfg, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+			t.Fatal(err)
+		}
+		warned := strings.Contains(logs.String(), "can be read by other users")
+		if warned != (mode != 0o600) {
+			t.Errorf("mode %v: warned %v\n%s", mode, warned, logs.String())
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -73,6 +74,24 @@ func clientTLS(c *Config) (*tls.Config, *x509.Certificate, error) {
 		RootCAs:      pool,
 		ServerName:   c.ServerName, // empty: the host of the URL, as usual
 	}, cert.Leaf, nil
+}
+
+// looseKeyFile names a private key file that users other than the owner
+// can read (Unix permissions only; on Windows access is governed by ACLs,
+// which `qlikgate check` cannot judge). The key logs anyone into Qlik.
+func looseKeyFile(c *Config) (string, os.FileMode, bool) {
+	if runtime.GOOS == "windows" {
+		return "", 0, false
+	}
+	for _, path := range []string{c.ClientKeyFile, c.PFXFile} {
+		if path == "" {
+			continue
+		}
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			return path, st.Mode().Perm(), true
+		}
+	}
+	return "", 0, false
 }
 
 // readCerts reads PEM certificates, or a single DER certificate (root.cer

@@ -6,6 +6,7 @@
 //
 //	qlikgate serve -config config.yaml   run the module
 //	qlikgate demo                        run against a simulated Qlik Sense, no config needed
+//	qlikgate check -config config.yaml   check certificates, directories, issuers and Qlik endpoints
 //	qlikgate hash-password               read a password on stdin, print an argon2id hash
 //	qlikgate keygen -out jwt_private.pem make a Qlik Cloud JWT signing key
 //	qlikgate version                     print version, commit and build date
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runCheck(ctx, args[1:], stdout, stderr)
 	case "hash-password":
 		return runHashPassword(args[1:], stdin, stdout, stderr)
 	case "keygen":
@@ -89,6 +92,7 @@ func usage(w io.Writer) {
 Commands:
   serve -config FILE   run the module with a configuration file
   demo                 run against a simulated Qlik Sense site (no configuration needed)
+  check -config FILE   check the configuration against the real servers: certificates, LDAP, OIDC, Qlik
   hash-password        read a password on stdin and print an argon2id hash for the static provider
   keygen -out FILE     make a Qlik Cloud JWT signing key; print the public key for the tenant
   version              print version, commit and build date

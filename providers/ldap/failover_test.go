@@ -170,7 +170,7 @@ func TestTimeout(t *testing.T) {
 		proxy := startProxy(t, s.Addr)
 		p, _ := openProvider(t, slapdConfig(s, func(c *Config) {
 			c.URLs = []string{proxy.URL}
-			c.DialTimeout, c.Timeout = 200*time.Millisecond, 300*time.Millisecond
+			c.DialTimeout, c.Timeout = time.Second, 1500*time.Millisecond
 		}))
 		if _, err := p.Login(context.Background(), "alice", "alicepass"); err != nil {
 			t.Fatal(err)

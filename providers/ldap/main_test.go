@@ -92,7 +92,7 @@ func slapdConfig(s *ldaptest.Slapd, mods ...func(*Config)) Config {
 	c.UserBase = s.BaseDN
 	c.GroupBase = "ou=groups," + s.BaseDN
 	c.Attributes = map[string]string{"departmentNumber": "Department"}
-	c.Timeout, c.DialTimeout = 5*time.Second, time.Second
+	c.Timeout, c.DialTimeout = 5*time.Second, 3*time.Second
 	for _, m := range mods {
 		m(&c)
 	}

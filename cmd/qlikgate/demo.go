@@ -2,86 +2,123 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
-	"strings"
-	"text/template"
-
-	"github.com/qlikgate/qlikgate/providers/static"
-	"github.com/qlikgate/qlikgate/qlik/qliksim"
 )
 
-// demoUser is a user of the demo's static provider.
-type demoUser struct {
-	Name, Password, FullName, Email string
-	Groups                          []string
-	Hash                            string
+// demoAddrs are the demo's listen addresses. Each is a fixed default so
+// that the README's links work, with a fallback to a free port of the same
+// host when it is taken.
+type demoAddrs struct {
+	Module     string // qlikgate itself
+	Index      string // the demo's index page
+	Hub, QPS   string // Sense virtual proxy for the sense-ticket target
+	SessionHub string // Sense virtual proxy "sso" for the sense-session target
+	SessionQPS string
+	QlikView   string // QlikView web server with AccessPoint
+	Cloud      string // Qlik Cloud tenant (HTTPS)
 }
 
-// runDemo starts a simulated Qlik Sense site and qlikgate wired to it. The
-// configuration it writes goes through the same loader as `serve`, so the
-// demo exercises the real start-up path.
+// demoOptions are the demo's flags.
+type demoOptions struct {
+	Addrs demoAddrs
+	// HTTPS serves qlikgate over HTTPS with a self-signed certificate. Its
+	// page and the tenant are then the same site (scheme and host; ports
+	// do not count), so the tenant's cookie is first-party and the Cloud
+	// hand-off works in browsers that block third-party cookies.
+	HTTPS bool
+}
+
+// runDemo starts simulated Qlik products (Sense with two virtual proxies,
+// QlikView, a Qlik Cloud tenant), qlikgate wired to all of them, and an
+// index page that links them. The configuration it writes goes through the
+// same loader as `serve`, so the demo exercises the real start-up path.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8080", "qlikgate address (a free port is used if taken)")
-	hub := fs.String("hub", "127.0.0.1:8081", "simulated Qlik Sense proxy (hub) address")
-	qps := fs.String("qps", "127.0.0.1:4243", "simulated QPS REST API address")
+	var o demoOptions
+	a := &o.Addrs
+	fs.StringVar(&a.Module, "listen", "127.0.0.1:8080", "qlikgate address (a free port is used if taken, as for every address below)")
+	fs.StringVar(&a.Index, "index", "127.0.0.1:8090", "the demo's index page")
+	fs.StringVar(&a.Hub, "hub", "127.0.0.1:8081", "simulated Qlik Sense proxy (hub) for the sense-ticket target")
+	fs.StringVar(&a.QPS, "qps", "127.0.0.1:4243", "simulated QPS REST API for the sense-ticket target")
+	fs.StringVar(&a.SessionHub, "session-hub", "127.0.0.1:8082", "simulated Qlik Sense proxy (hub) for the sense-session target")
+	fs.StringVar(&a.SessionQPS, "session-qps", "127.0.0.1:4244", "simulated QPS REST API for the sense-session target")
+	fs.StringVar(&a.QlikView, "qlikview", "127.0.0.1:8083", "simulated QlikView web server (AccessPoint)")
+	fs.StringVar(&a.Cloud, "cloud", "127.0.0.1:8443", "simulated Qlik Cloud tenant (HTTPS)")
+	fs.BoolVar(&o.HTTPS, "https", false, "serve qlikgate over HTTPS with a self-signed certificate, so that the Qlik Cloud hand-off works where third-party cookies are blocked")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "demo: unexpected argument %q\n", fs.Arg(0))
+		return exitConfig
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-
-	ln, err := listenOrFree(*listen)
-	if err != nil {
+	if err := demo(ctx, o, stdout, log); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return exitFail
 	}
-	defer ln.Close()
-	publicURL := "http://" + ln.Addr().String() + "/"
+	return exitOK
+}
 
-	sim, err := qliksim.NewSense(qliksim.SenseOptions{
-		ModuleURL: publicURL,
-		HubAddr:   freeOr(*hub),
-		QPSAddr:   freeOr(*qps),
-		Logf:      func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...)) }, // already prefixed "qliksim:"
-	})
+// demo runs until ctx ends; every listener it opened is closed when it
+// returns.
+func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger) error {
+	ln, err := listenOrFree(o.Addrs.Module)
 	if err != nil {
-		fmt.Fprintf(stderr, "demo: starting the Qlik Sense simulator: %v\n", err)
-		return exitFail
+		return fmt.Errorf("qlikgate: %w", err)
 	}
-	defer sim.Close()
+	defer ln.Close()
+	scheme := "http"
+	if o.HTTPS {
+		scheme = "https"
+	}
+	publicURL := scheme + "://" + ln.Addr().String() + "/"
+
+	indexLn, err := listenOrFree(o.Addrs.Index)
+	if err != nil {
+		return fmt.Errorf("index page: %w", err)
+	}
+	defer indexLn.Close()
+
+	sims, err := startDemoSims(o.Addrs, publicURL, log)
+	if err != nil {
+		return err
+	}
+	defer sims.Close()
 
 	dir, err := os.MkdirTemp("", "qlikgate-demo-")
 	if err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitFail
+		return err
 	}
 	defer os.RemoveAll(dir)
-	cfgPath, users, err := writeDemoConfig(dir, sim, ln.Addr().String(), publicURL)
+	cfgPath, users, err := writeDemoConfig(dir, sims, ln.Addr().String(), publicURL, o.HTTPS)
 	if err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitFail
+		return err
 	}
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
-		printConfigError(stderr, cfgPath, err)
-		return exitFail
+		return fmt.Errorf("the generated configuration is invalid: %w", err)
 	}
 	srv, closeAll, err := build(ctx, cfg, log)
 	if err != nil {
-		printConfigError(stderr, cfgPath, err)
-		return exitFail
+		return fmt.Errorf("the generated configuration does not open: %w", err)
 	}
 	defer closeAll()
-	printDemoBanner(stdout, sim, publicURL, users)
-	return serve(ctx, srv, ln, cfg, log)
+
+	info := newDemoInfo(sims, publicURL, "http://"+indexLn.Addr().String()+"/", o.HTTPS, users)
+	stopIndex := serveDemoIndex(indexLn, info, log)
+	defer stopIndex()
+	printDemoBanner(stdout, info)
+	if code := serve(ctx, srv, ln, cfg, log); code != exitOK {
+		return fmt.Errorf("qlikgate stopped with an error (see the log above)")
+	}
+	return nil
 }
 
 // listenOrFree listens on addr, or on a free port of the same host if addr
@@ -107,95 +144,4 @@ func freeOr(addr string) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-var demoConfig = template.Must(template.New("config").Funcs(template.FuncMap{"base": filepath.Base}).Parse(`# Written by "qlikgate demo"; deleted when it stops. Values are single-quoted
-# YAML (no escapes); file names are relative to this file.
-server:
-  listen: '{{.Listen}}'
-  public_url: '{{.PublicURL}}'
-session:
-  secret: '{{.Secret}}'
-ui:
-  title: "qlikgate demo"
-providers:
-  - id: demo
-    kind: static
-    label: "Demo users"
-    directory: CORP
-    static:
-      users:
-{{- range .Users}}
-        - username: '{{.Name}}'
-          password_hash: '{{.Hash}}'
-          name: '{{.FullName}}'
-          email: '{{.Email}}'
-          groups: [{{range $i, $g := .Groups}}{{if $i}}, {{end}}'{{$g}}'{{end}}]
-{{- end}}
-targets:
-  - id: sense
-    kind: sense-ticket
-    default: true
-    sense:
-      proxy_rest_uri: '{{.ProxyRestURI}}'
-      client_cert_file: '{{base .Files.ClientCert}}'
-      client_key_file: '{{base .Files.ClientKey}}'
-      root_ca_file: '{{base .Files.Root}}'
-      hub_url: '{{.HubURL}}'
-`))
-
-func writeDemoConfig(dir string, sim *qliksim.Sense, listen, publicURL string) (string, []demoUser, error) {
-	files, err := sim.PKI().WriteFiles(dir)
-	if err != nil {
-		return "", nil, err
-	}
-	users := []demoUser{
-		{Name: "alice", Password: "alice", FullName: "Alice Example", Email: "alice@example.org", Groups: []string{"Sales", "EU"}},
-		{Name: "bob", Password: "bob", FullName: "Bob Example", Email: "bob@example.org"},
-	}
-	for i := range users {
-		if users[i].Hash, err = static.HashPassword(users[i].Password, static.DefaultArgon2); err != nil {
-			return "", nil, err
-		}
-	}
-	path := filepath.Join(dir, "config.yaml")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return "", nil, err
-	}
-	err = demoConfig.Execute(f, map[string]any{
-		"Listen": listen, "PublicURL": publicURL, "Secret": rand.Text() + rand.Text(),
-		"Users": users, "Files": files, "ProxyRestURI": sim.ProxyRestURI(), "HubURL": sim.HubURL(),
-	})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return path, users, err
-}
-
-func printDemoBanner(w io.Writer, sim *qliksim.Sense, publicURL string, users []demoUser) {
-	fmt.Fprintf(w, `
-qlikgate demo is running.
-
-  Simulated Qlik Sense hub:   %s
-  qlikgate login page:        %s
-  Simulated QPS (mutual TLS): %s
-
-Open the hub in a browser. The simulated Qlik proxy sends you to qlikgate's
-login page; sign in and you land back on the hub, which shows who Qlik
-thinks you are and the attributes qlikgate sent:
-
-`, sim.HubURL(), publicURL, sim.ProxyRestURI())
-	for _, u := range users {
-		groups := "no groups"
-		if len(u.Groups) > 0 {
-			groups = "groups " + strings.Join(u.Groups, ", ")
-		}
-		fmt.Fprintf(w, "  %-6s password %-6s %-20s -> the hub says CORP\\%s\n", u.Name, u.Password, groups, u.Name)
-	}
-	fmt.Fprintf(w, `
-A wrong password shows an error on the login page. Sign out at %slogout.
-Press Ctrl-C to stop.
-
-`, publicURL)
 }

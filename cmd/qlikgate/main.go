@@ -5,10 +5,11 @@
 // Usage:
 //
 //	qlikgate serve -config config.yaml   run the module
-//	qlikgate demo                        run against a simulated Qlik Sense, no config needed
+//	qlikgate demo                        run against simulated Sense, QlikView and Cloud, no config needed
 //	qlikgate check -config config.yaml   check certificates, directories, issuers and Qlik endpoints
 //	qlikgate hash-password               read a password on stdin, print an argon2id hash
 //	qlikgate keygen -out jwt_private.pem make a Qlik Cloud JWT signing key
+//	qlikgate service install -config F   run as a Windows service (also uninstall, start, stop, status)
 //	qlikgate version                     print version, commit and build date
 package main
 
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runHashPassword(args[1:], stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args[1:], stdout, stderr)
+	case "service":
+		return runService(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "qlikgate %s (commit %s, built %s)\n", version, commit, date)
 		return exitOK
@@ -91,10 +94,11 @@ func usage(w io.Writer) {
 
 Commands:
   serve -config FILE   run the module with a configuration file
-  demo                 run against a simulated Qlik Sense site (no configuration needed)
+  demo                 run against simulated Qlik Sense, QlikView and Qlik Cloud (no configuration needed)
   check -config FILE   check the configuration against the real servers: certificates, LDAP, OIDC, Qlik
   hash-password        read a password on stdin and print an argon2id hash for the static provider
   keygen -out FILE     make a Qlik Cloud JWT signing key; print the public key for the tenant
+  service ACTION       install, uninstall, start, stop or show the Windows service (status)
   version              print version, commit and build date
 
 Run "qlikgate COMMAND -h" for the flags of a command.

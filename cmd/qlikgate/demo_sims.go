@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/qlikgate/qlikgate/qlik/cloud"
+	"github.com/qlikgate/qlikgate/qlik/qliksim"
+)
+
+// The Qlik Cloud side of the demo: what the tenant's JWT identity provider
+// and web integration would hold, and what qlikgate's `cloud:` block names.
+const (
+	demoCloudIssuer = "qlikgate-demo"
+	demoCloudKeyID  = "demo-1"
+	demoWebIntegID  = "demo-web-integration"
+	// demoSessionPrefix is the second Sense virtual proxy's prefix.
+	demoSessionPrefix = "sso"
+)
+
+// demoSims are the simulated Qlik products the demo runs, each already
+// pointed at qlikgate.
+type demoSims struct {
+	sense    *qliksim.Sense // default virtual proxy, for the sense-ticket target
+	session  *qliksim.Sense // virtual proxy "sso" of the same site, for sense-session
+	qlikview *qliksim.QlikView
+	cloud    *qliksim.Cloud
+	// cloudKey is the PEM private key whose public half the tenant trusts.
+	cloudKey []byte
+}
+
+// startDemoSims starts every simulator. On error, those already started
+// are stopped.
+func startDemoSims(a demoAddrs, publicURL string, log *slog.Logger) (s *demoSims, err error) {
+	s = &demoSims{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	logf := func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) } // already prefixed "qliksim:"
+	pub, err := url.Parse(publicURL)
+	if err != nil {
+		return nil, fmt.Errorf("qlikgate's address %q: %w", publicURL, err)
+	}
+
+	s.sense, err = qliksim.NewSense(qliksim.SenseOptions{
+		ModuleURL: publicURL, // the default target
+		HubAddr:   freeOr(a.Hub),
+		QPSAddr:   freeOr(a.QPS),
+		Logf:      logf,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the Qlik Sense simulator: %w", err)
+	}
+	// A second virtual proxy of the same site shares its certificates, as
+	// on a real site, so qlikgate's one client certificate works for both.
+	s.session, err = qliksim.NewSense(qliksim.SenseOptions{
+		Prefix:    demoSessionPrefix,
+		ModuleURL: publicURL + "t/sense-session/",
+		HubAddr:   freeOr(a.SessionHub),
+		QPSAddr:   freeOr(a.SessionQPS),
+		PKI:       s.sense.PKI(),
+		Logf:      logf,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the second Qlik Sense virtual proxy: %w", err)
+	}
+
+	// QlikView trusts GetWebTicket calls from 127.0.0.1 (config.xml's
+	// <TrustedIP>) and may send browsers back to qlikgate (SafeForwardList).
+	s.qlikview, err = qliksim.NewQlikView(qliksim.QlikViewOptions{
+		Addr:             freeOr(a.QlikView),
+		TrustedIPs:       []string{"127.0.0.1"},
+		SafeForwardHosts: []string{pub.Host},
+		LoginURL:         publicURL + "t/qv/",
+		Logf:             logf,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the QlikView simulator: %w", err)
+	}
+
+	// RS256, what Qlik's JWT guide asks for (and so no start-up warning);
+	// a fresh key each run, as `qlikgate keygen` would make.
+	priv, pubPEM, err := cloud.GenerateKey(cloud.RS256)
+	if err != nil {
+		return nil, err
+	}
+	s.cloudKey = priv
+	s.cloud, err = qliksim.NewCloud(qliksim.CloudOptions{
+		IdPs:             []qliksim.CloudIdP{{Issuer: demoCloudIssuer, KeyID: demoCloudKeyID, PEM: pubPEM}},
+		WebIntegrationID: demoWebIntegID,
+		ValidOrigins:     []string{strings.TrimSuffix(publicURL, "/")},
+		LoginURL:         publicURL + "t/cloud/",
+		Addr:             freeOr(a.Cloud),
+		Logf:             logf,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the Qlik Cloud tenant simulator: %w", err)
+	}
+	return s, nil
+}
+
+// Close stops every simulator that was started.
+func (s *demoSims) Close() {
+	if s.cloud != nil {
+		s.cloud.Close()
+	}
+	if s.qlikview != nil {
+		s.qlikview.Close()
+	}
+	if s.session != nil {
+		s.session.Close()
+	}
+	if s.sense != nil {
+		s.sense.Close()
+	}
+}

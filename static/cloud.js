@@ -24,7 +24,10 @@
     checkURL: root.dataset.checkUrl,
     integrationID: root.dataset.webIntegrationId,
     jwt: root.dataset.jwt,
-    returnTo: root.dataset.returnTo
+    returnTo: root.dataset.returnTo,
+    // The page's language comes from the server; English is only a
+    // fallback for a custom template without the attribute.
+    failedHeading: root.dataset.failedHeading || 'Could not sign you in to Qlik Cloud'
   };
   // The token is single-use; keep it out of the DOM once read.
   root.removeAttribute('data-jwt');
@@ -36,7 +39,7 @@
   // fail replaces the progress text with one of the hidden explanations
   // and the manual "Continue to Qlik Cloud" link.
   function fail(id) {
-    byId('cloud-heading').textContent = 'Could not sign you in to Qlik Cloud';
+    byId('cloud-heading').textContent = d.failedHeading;
     byId('cloud-progress').hidden = true;
     byId(id).hidden = false;
     byId('cloud-continue').hidden = false;

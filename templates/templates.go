@@ -1,5 +1,7 @@
 // Package templates holds the HTML templates of qlikgate's pages, embedded in
 // the binary. Each page defines "title" and "content"; layout.html wraps them.
+// The comment at the top of each file lists the data it receives; a file of
+// the same name in ui.templates_dir replaces it.
 package templates
 
 import "embed"

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,6 +23,10 @@ type ServerConfig struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// when finding a client's address.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// FrameAncestors are the origins (https://portal.example.com, or
+	// https://*.example.com) allowed to show qlikgate's pages in a frame.
+	// Empty: no site may frame them.
+	FrameAncestors []string `yaml:"frame_ancestors"`
 }
 
 // TLSConfig names the certificate and key qlikgate serves HTTPS with.
@@ -47,11 +52,31 @@ type SessionConfig struct {
 	Store string `yaml:"store"`
 }
 
-// UIConfig is the `ui:` block.
+// UIConfig is the `ui:` block: what the pages look like and speak, changed
+// without code.
 type UIConfig struct {
-	Title        string `yaml:"title"`
-	LogoFile     string `yaml:"logo_file"`
+	// Title names the service on every page and in the browser tab.
+	Title string `yaml:"title"`
+	// LogoFile is an image (PNG, JPEG, GIF, WebP or SVG) shown above the form.
+	LogoFile string `yaml:"logo_file"`
+	// PrimaryColor is the brand colour of buttons, links and focus rings.
+	// The text on it, and a darker shade for text on white where the
+	// colour itself is too light, are derived so that contrast meets WCAG AA.
 	PrimaryColor string `yaml:"primary_color"`
+	// CustomCSSFile is a stylesheet served after the default one.
+	CustomCSSFile string `yaml:"custom_css_file"`
+	// FooterText is shown at the bottom of every page.
+	FooterText string `yaml:"footer_text"`
+	// HelpURL is linked from every page (https://, http:// or mailto:),
+	// with HelpText as the link text (default: "Help", translated).
+	HelpURL  string `yaml:"help_url"`
+	HelpText string `yaml:"help_text"`
+	// TemplatesDir holds templates that replace embedded ones by file name
+	// (login.html, layout.html…); the others stay embedded.
+	TemplatesDir string `yaml:"templates_dir"`
+	// DefaultLanguage is used when the browser asks for no language
+	// qlikgate speaks: en, de, es, fr or sv.
+	DefaultLanguage string `yaml:"default_language"`
 }
 
 // Config gathers the web layer's blocks.
@@ -68,7 +93,7 @@ func DefaultConfig() Config {
 		Server:   ServerConfig{Listen: ":8080"},
 		Session:  SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie"},
 		Security: DefaultSecurity(),
-		UI:       UIConfig{Title: "Qlik sign-in", PrimaryColor: "#006580"},
+		UI:       UIConfig{Title: "Qlik sign-in", PrimaryColor: "#006580", DefaultLanguage: "en"},
 	}
 }
 
@@ -99,8 +124,17 @@ func (c ServerConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %v", i, err))
 		}
 	}
+	for i, o := range c.FrameAncestors {
+		if !frameAncestorPattern.MatchString(o) {
+			errs = append(errs, fmt.Errorf("frame_ancestors[%d]: %q is not an origin: write scheme://host[:port] without a path, like https://portal.example.com or https://*.example.com", i, o))
+		}
+	}
 	return errors.Join(errs...)
 }
+
+// frameAncestorPattern is an origin, optionally with a wildcard for
+// subdomains, and nothing that could end a CSP directive.
+var frameAncestorPattern = regexp.MustCompile(`^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$`)
 
 // Validate checks the session block.
 func (c SessionConfig) Validate() error {
@@ -130,7 +164,9 @@ func (c SessionConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Validate checks the ui block.
+// Validate checks the ui block. It reads the files the block names and
+// parses the template overrides, so that a broken one is reported at
+// start-up (and by `qlikgate check`) rather than at a user's first visit.
 func (c UIConfig) Validate() error {
 	var errs []error
 	if strings.TrimSpace(c.Title) == "" {
@@ -139,7 +175,32 @@ func (c UIConfig) Validate() error {
 	if !colorPattern.MatchString(c.PrimaryColor) {
 		errs = append(errs, fmt.Errorf("primary_color: %q must be a hex colour like #006580", c.PrimaryColor))
 	}
+	if _, _, err := readLogo(c.LogoFile); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := readCustomCSS(c.CustomCSSFile); err != nil {
+		errs = append(errs, err)
+	}
+	if c.HelpURL != "" {
+		if u, err := url.Parse(c.HelpURL); err != nil || !helpScheme(u.Scheme) || (u.Scheme != "mailto" && u.Host == "") {
+			errs = append(errs, fmt.Errorf("help_url: %q must be an absolute https://, http:// or mailto: URL", c.HelpURL))
+		}
+	}
+	if c.HelpText != "" && c.HelpURL == "" {
+		errs = append(errs, errors.New("help_text: set help_url too: the text is the link to it"))
+	}
+	langs := languages()
+	if c.DefaultLanguage != "" && !slices.Contains(langs, c.DefaultLanguage) {
+		errs = append(errs, fmt.Errorf("default_language: %q is not available: use one of %s", c.DefaultLanguage, strings.Join(langs, ", ")))
+	} else if err := checkTemplates(c.TemplatesDir); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// helpScheme reports whether help_url may use the scheme.
+func helpScheme(s string) bool {
+	return s == "https" || s == "http" || s == "mailto"
 }
 
 func parseNet(s string) (*net.IPNet, error) {
@@ -159,4 +220,35 @@ func parseNet(s string) (*net.IPNet, error) {
 		return nil, fmt.Errorf("%q is not an IP address or CIDR", s)
 	}
 	return n, nil
+}
+
+// keyed prefixes each of the joined errors in err with the block's key
+// ("ui."), so that every line names the full key. Errors of the program
+// itself ("web: …") are left as they are.
+func keyed(prefix string, err error) error {
+	var out []error
+	for _, e := range flatten(err) {
+		if strings.HasPrefix(e.Error(), "web: ") {
+			out = append(out, e)
+		} else {
+			out = append(out, fmt.Errorf("%s%w", prefix, e))
+		}
+	}
+	return errors.Join(out...)
+}
+
+// flatten lists the errors inside (nested) errors.Join results.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }

@@ -71,7 +71,12 @@ type setup struct {
 	web      []func(*web.Config)
 	provider []func(t testing.TB, publicURL string, log *slog.Logger) web.Provider
 	target   []func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target
+	https    bool
 }
+
+// withHTTPS serves qlikgate over HTTPS with httptest's certificate
+// (stack.srv.Certificate()).
+func withHTTPS() option { return func(s *setup) { s.https = true } }
 
 // withWeb changes the web configuration.
 func withWeb(f func(*web.Config)) option { return func(s *setup) { s.web = append(s.web, f) } }
@@ -136,6 +141,9 @@ func newStack(t testing.TB, opts ...option) *stack {
 	ts := httptest.NewUnstartedServer(nil)
 	wc := web.DefaultConfig()
 	wc.Server.PublicURL = "http://" + ts.Listener.Addr().String() + "/"
+	if su.https {
+		wc.Server.PublicURL = "https://" + ts.Listener.Addr().String() + "/"
+	}
 	sessTarget, err := sense.OpenSession(qlik.Common{ID: "session"}, sessCfg, wc.Server.PublicURL, log)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +172,11 @@ func newStack(t testing.TB, opts ...option) *stack {
 		t.Fatal(err)
 	}
 	ts.Config.Handler = srv.Handler()
-	ts.Start()
+	if su.https {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	t.Cleanup(ts.Close)
 	sim.SetModuleURL(ts.URL + "/")
 	return &stack{sim: sim, srv: ts, clock: clk, logs: logs}

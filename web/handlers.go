@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -131,10 +133,10 @@ func (s *Server) handleLogin(c echo.Context) error {
 	log := s.logger(c)
 	flowID := s.flowFor(st, c.FormValue("flow")).ID
 	providerID := c.FormValue("provider")
-	fail := func(status int, msg string) error {
+	fail := func(status int, m msg) error {
 		s.saveSession(c, sess, st)
 		v := s.loginView(st, flowID, providerID)
-		v.Message = msg
+		v.msg, v.Invalid = m, status == http.StatusUnauthorized
 		if len(c.FormValue("username")) <= maxUsername {
 			v.Username = c.FormValue("username")
 		}
@@ -142,7 +144,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	}
 	if !validToken(st.CSRF, c.FormValue("csrf")) {
 		log.Warn("login form with a missing or wrong CSRF token", "event", "csrf_failed")
-		return fail(http.StatusForbidden, msgExpiredForm)
+		return fail(http.StatusForbidden, say(msgExpiredForm))
 	}
 	if providerID == "" && len(s.password) == 1 {
 		for id := range s.password {
@@ -151,7 +153,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	}
 	pp, ok := s.password[providerID]
 	if !ok {
-		return fail(http.StatusBadRequest, msgNoProvider)
+		return fail(http.StatusBadRequest, say(msgNoProvider))
 	}
 	username, password := c.FormValue("username"), c.FormValue("password")
 	ctx := c.Request().Context()
@@ -177,25 +179,21 @@ func (s *Server) handleLogin(c echo.Context) error {
 		id, err = pp.Login(ctx, username, password)
 	}
 	if err != nil {
-		status, msg, level := http.StatusUnauthorized, msgBadCredentials, slog.LevelInfo
-		var f *providers.Failure
+		status, m, level := http.StatusUnauthorized, failureMessage(err, msgBadCredentials), slog.LevelInfo
 		switch {
 		case errors.Is(err, providers.ErrBadCredentials):
-			if errors.As(err, &f) && f.UserText != "" {
-				msg = f.UserText
-			}
 			if terr := s.throttle.failed(ctx, userKey, ipKey, s.now()); terr != nil {
 				log.Error("login throttling unavailable", "event", "throttle_error", "cause", terr.Error())
 			}
 		case errors.Is(err, providers.ErrUnavailable):
-			status, msg, level = http.StatusServiceUnavailable, msgUnavailable, slog.LevelWarn
+			status, m, level = http.StatusServiceUnavailable, say(msgUnavailable), slog.LevelWarn
 		default:
-			status, msg, level = http.StatusInternalServerError, msgInternal, slog.LevelError
+			status, m, level = http.StatusInternalServerError, say(msgInternal), slog.LevelError
 		}
 		log.Log(ctx, level, "login failed", "event", "login_failed", "provider", providerID,
 			"user", truncate(username, 64), "cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		s.floor.wait(ctx, providerID, start)
-		return fail(status, msg)
+		return fail(status, m)
 	}
 	s.floor.observeSuccess(providerID, time.Since(start))
 	if err := s.throttle.succeeded(ctx, userKey); err != nil {
@@ -242,8 +240,12 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		log.Error("hand-off to Qlik failed", "event", "handoff_failed", "target", t.ID(), "user", u.UserID,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		s.saveSession(c, sess, st)
-		if errors.Is(err, qlik.ErrBadEntry) {
+		switch {
+		case errors.Is(err, qlik.ErrBadEntry):
 			return s.errorPage(c, http.StatusBadRequest, msgBadEntry)
+		case unreachable(err):
+			// Trying again goes through single sign-on to the same target.
+			return s.problem(c, http.StatusServiceUnavailable, say(msgQlikUnavailable), s.entryURL(t))
 		}
 		return s.errorPage(c, http.StatusBadGateway, msgQlikRefused)
 	}
@@ -279,8 +281,7 @@ func (s *Server) renderHandoffPage(c echo.Context, p *qlik.HandoffPage) error {
 		}
 		connect = strings.Join(p.ConnectOrigins, " ")
 	}
-	c.Response().Header().Set("Content-Security-Policy",
-		"default-src 'none'; script-src 'self'; connect-src "+connect+"; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(s.cfg.Server.FrameAncestors, "'self'", connect))
 	return s.render(c, http.StatusOK, p.Template, view{Data: p.Data})
 }
 
@@ -352,11 +353,22 @@ func truncate(s string, n int) string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// throttledMessage tells the user how long to wait, in whole minutes or
-// seconds, rounded up.
-func throttledMessage(wait time.Duration) string {
-	if wait < time.Minute {
-		return fmt.Sprintf(msgThrottledSeconds, int(math.Ceil(wait.Seconds())))
+// entryURL is where Qlik sends users for target t: the address that
+// starts over for it.
+func (s *Server) entryURL(t qlik.Target) string {
+	if t == s.deflt {
+		return s.base
 	}
-	return fmt.Sprintf(msgThrottledMinutes, int(math.Ceil(wait.Minutes())))
+	return s.base + "t/" + url.PathEscape(t.ID()) + "/"
+}
+
+// unreachable reports whether a hand-off failed because Qlik could not be
+// reached (no connection, timeout) rather than because it answered no:
+// only then is "try again in a few minutes" the right advice. A refused
+// TLS handshake is a net.OpError too, but "remote error", not "dial": a
+// certificate problem for the administrator, not an outage.
+func unreachable(err error) bool {
+	var op *net.OpError
+	var ne net.Error
+	return (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -67,16 +68,20 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// securityHeaders sets headers every response gets.
-func securityHeaders(https bool) echo.MiddlewareFunc {
+// securityHeaders sets headers every response gets. frameAncestors are
+// the origins allowed to frame the pages (server.frame_ancestors).
+func securityHeaders(https bool, frameAncestors []string) echo.MiddlewareFunc {
+	csp := contentSecurityPolicy(frameAncestors, "", "")
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
-			// No inline script or style anywhere, so the policy can be strict.
-			// form-action is left out on purpose: browsers apply it to the
-			// redirect that follows a login, which goes to Qlik.
-			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
-			h.Set("X-Frame-Options", "DENY")
+			h.Set("Content-Security-Policy", csp)
+			// X-Frame-Options cannot name several origins; CSP
+			// frame-ancestors replaces it in every current browser, so it
+			// is only sent when nobody may frame the pages (for old ones).
+			if len(frameAncestors) == 0 {
+				h.Set("X-Frame-Options", "DENY")
+			}
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
@@ -87,4 +92,30 @@ func securityHeaders(https bool) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// contentSecurityPolicy is the policy of qlikgate's pages. There is no
+// inline script or style anywhere, so it can be strict. script and connect
+// are empty except on hand-off pages, which run a script of qlikgate's own
+// ('self') that calls the origins in connect. form-action is left out on
+// purpose: browsers apply it to the redirect that follows a login, which
+// goes to Qlik. The origins were checked at start-up (frame_ancestors) or
+// by the caller (connect), so none can end a directive.
+func contentSecurityPolicy(frameAncestors []string, script, connect string) string {
+	ancestors := "'none'"
+	if len(frameAncestors) > 0 {
+		ancestors = strings.Join(frameAncestors, " ")
+	}
+	var b strings.Builder
+	b.WriteString("default-src 'none'; ")
+	if script != "" {
+		b.WriteString("script-src " + script + "; connect-src " + connect + "; ")
+	}
+	b.WriteString("style-src 'self'; img-src 'self' data:; base-uri 'none'; ")
+	if script != "" {
+		// A hand-off page posts nothing: its script talks to Qlik.
+		b.WriteString("form-action 'none'; ")
+	}
+	b.WriteString("frame-ancestors " + ancestors)
+	return b.String()
 }

@@ -32,7 +32,7 @@ func (s *Server) handleRedirectStart(c echo.Context) error {
 	id := c.Param("provider")
 	rp, ok := s.redirect[id]
 	if !ok {
-		return s.errorPage(c, http.StatusNotFound, "This sign-in method does not exist.")
+		return s.errorPage(c, http.StatusNotFound, msgUnknownMethod)
 	}
 	sess, st := s.sessions.load(c.Request())
 	f := s.flowFor(st, c.QueryParam("flow"))
@@ -62,7 +62,7 @@ func (s *Server) handleRedirectStart(c echo.Context) error {
 	if err != nil {
 		f.Redirect = nil
 		s.logger(c).Warn("could not start a redirect login", "event", "login_failed", "provider", id, "cause", err.Error())
-		return s.loginAgain(c, sess, st, f.ID, id, http.StatusServiceUnavailable, msgUnavailable)
+		return s.loginAgain(c, sess, st, f.ID, id, http.StatusServiceUnavailable, say(msgUnavailable))
 	}
 	s.saveSession(c, sess, st)
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -75,7 +75,7 @@ func (s *Server) handleCallback(c echo.Context) error {
 	id := c.Param("provider")
 	rp, ok := s.redirect[id]
 	if !ok {
-		return s.errorPage(c, http.StatusNotFound, "This sign-in method does not exist.")
+		return s.errorPage(c, http.StatusNotFound, msgUnknownMethod)
 	}
 	log := s.logger(c)
 	sess, st := s.sessions.load(c.Request())
@@ -86,24 +86,20 @@ func (s *Server) handleCallback(c echo.Context) error {
 			reason, f.Redirect = "flow_expired", nil
 		}
 		log.Warn("redirect login refused", "event", "login_failed", "provider", id, "reason", reason)
-		return s.loginAgain(c, sess, st, "", id, http.StatusBadRequest, msgFlowLost)
+		return s.loginAgain(c, sess, st, "", id, http.StatusBadRequest, say(msgFlowLost))
 	}
 	rf := *f.Redirect
 	f.Redirect = nil // a state is good for one answer only
 	start := time.Now()
 	ident, err := rp.Callback(c.Request().Context(), c.QueryParams(), rf.Nonce, rf.Verifier)
 	if err != nil {
-		status, msg, level := http.StatusUnauthorized, msgRedirectFailed, slog.LevelWarn
-		var fail *providers.Failure
-		switch {
-		case errors.As(err, &fail) && fail.UserText != "":
-			msg = fail.UserText
-		case errors.Is(err, providers.ErrUnavailable):
-			status, msg = http.StatusServiceUnavailable, msgUnavailable
+		status, m, level := http.StatusUnauthorized, failureMessage(err, msgRedirectFailed), slog.LevelWarn
+		if errors.Is(err, providers.ErrUnavailable) {
+			status, m = http.StatusServiceUnavailable, say(msgUnavailable)
 		}
 		log.Log(c.Request().Context(), level, "login failed", "event", "login_failed", "provider", id,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
-		return s.loginAgain(c, sess, st, f.ID, id, status, msg)
+		return s.loginAgain(c, sess, st, f.ID, id, status, m)
 	}
 	flow, _ := st.takeFlow(f.ID)
 	return s.completeLogin(c, sess, st, id, ident, flow, start)
@@ -111,10 +107,10 @@ func (s *Server) handleCallback(c echo.Context) error {
 
 // loginAgain shows the login page with a message and a reference id, for
 // another attempt in the same flow (or a new one when flowID is unknown).
-func (s *Server) loginAgain(c echo.Context, sess *sessions.Session, st *state, flowID, selected string, status int, msg string) error {
+func (s *Server) loginAgain(c echo.Context, sess *sessions.Session, st *state, flowID, selected string, status int, m msg) error {
 	flowID = s.flowFor(st, flowID).ID
 	s.saveSession(c, sess, st)
 	v := s.loginView(st, flowID, selected)
-	v.Message, v.RequestID = msg, requestID(c)
+	v.msg, v.RequestID = m, requestID(c)
 	return s.render(c, status, "login", v)
 }

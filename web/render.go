@@ -2,106 +2,116 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/qlikgate/qlikgate/static"
-	"github.com/qlikgate/qlikgate/templates"
 )
 
-// Messages shown to users. They never say whether an account exists, and
-// never carry a Go error string.
-const (
-	msgBadCredentials   = "The username or password is incorrect."
-	msgUnavailable      = "Sign-in is temporarily unavailable. Please try again in a few minutes."
-	msgExpiredForm      = "This sign-in page had expired. Please sign in again."
-	msgInternal         = "Something went wrong on our side. Please try again; if it keeps happening, give the reference below to your support team."
-	msgBadEntry         = "The link that brought you here is not valid for this sign-in service. Go back to Qlik and try again; if it keeps happening, give the reference below to your support team."
-	msgQlikRefused      = "You are signed in, but Qlik did not accept the hand-over. Please try again; if it keeps happening, give the reference below to your support team."
-	msgLoop             = "Qlik keeps sending you back here right after sign-in, so we stopped to avoid an endless loop. Your administrator can find what Qlik answered in the log under the reference below."
-	msgUnknownTarget    = "This address does not lead to a configured Qlik site."
-	msgNoProvider       = "Choose a sign-in method."
-	msgThrottledSeconds = "Too many sign-in attempts. Try again in %d seconds."
-	msgThrottledMinutes = "Too many sign-in attempts. Try again in %d minutes."
-	msgFlowLost         = "Your sign-in took too long or was started in another window. Please try again."
-	msgRedirectFailed   = "Sign-in with your identity provider did not succeed. Please try again; if it keeps happening, give the reference below to your support team."
-)
-
-// pages holds the parsed templates, one set per page, and the UI model.
+// pages holds what rendering needs, loaded once at start-up: the parsed
+// templates (one set per page), the message catalogs and the brand.
 type pages struct {
-	sets     map[string]*template.Template
-	ui       uiModel
-	logo     []byte
-	logoType string
-	themeCSS []byte
+	sets      map[string]*template.Template
+	cat       *catalog
+	ui        uiModel
+	logo      []byte
+	logoType  string
+	themeCSS  []byte
+	customCSS []byte
 }
 
-// uiModel is what every page can show about the brand.
+// uiModel is what every page can show about the brand (ui: block).
 type uiModel struct {
-	Title   string
-	HasLogo bool
+	Title        string
+	HasLogo      bool
+	HasCustomCSS bool
+	FooterText   string
+	HelpURL      string
+	HelpText     string // empty: the page shows "Help" in its language
+	// Version changes with the theme, custom CSS and logo; it is added to
+	// their URLs so browsers fetch the new ones after a restart.
+	Version string
 }
 
+// loadPages reads and checks everything the ui block names. Errors name
+// their key, relative to the block.
 func loadPages(ui UIConfig) (*pages, error) {
-	p := &pages{sets: map[string]*template.Template{}, ui: uiModel{Title: ui.Title}}
-	layout, err := template.ParseFS(templates.FS, "layout.html")
+	cat, err := loadCatalog(ui.DefaultLanguage)
 	if err != nil {
-		return nil, fmt.Errorf("web: templates: %w", err)
+		return nil, err
 	}
-	// Every other file is a page defining "title" and "content".
-	files, err := fs.Glob(templates.FS, "*.html")
+	src, err := templateSources(ui.TemplatesDir)
 	if err != nil {
-		return nil, fmt.Errorf("web: templates: %w", err)
+		return nil, err
 	}
-	for _, file := range files {
-		name := strings.TrimSuffix(file, ".html")
-		if name == "layout" {
-			continue
-		}
-		set, err := layout.Clone()
-		if err == nil {
-			_, err = set.ParseFS(templates.FS, name+".html")
-		}
-		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", name, err)
-		}
-		p.sets[name] = set
+	sets, err := parsePages(src)
+	if err != nil {
+		return nil, err
 	}
+	if err := dryRun(sets, src, cat); err != nil {
+		return nil, err
+	}
+	p := &pages{sets: sets, cat: cat}
 	if p.logo, p.logoType, err = readLogo(ui.LogoFile); err != nil {
 		return nil, err
 	}
-	p.ui.HasLogo = p.logo != nil
-	// The brand colour goes into a stylesheet rather than a style attribute,
-	// so the Content-Security-Policy needs no 'unsafe-inline'.
-	p.themeCSS = []byte(":root { --primary: " + ui.PrimaryColor + "; }\n")
+	if p.customCSS, err = readCustomCSS(ui.CustomCSSFile); err != nil {
+		return nil, err
+	}
+	th, err := newTheme(ui.PrimaryColor)
+	if err != nil {
+		return nil, err
+	}
+	p.themeCSS = th.css()
+	sum := sha256.New()
+	for _, b := range [][]byte{p.themeCSS, p.customCSS, p.logo} {
+		sum.Write(b)
+	}
+	p.ui = uiModel{
+		Title:        ui.Title,
+		HasLogo:      p.logo != nil,
+		HasCustomCSS: p.customCSS != nil,
+		FooterText:   ui.FooterText,
+		HelpURL:      ui.HelpURL,
+		HelpText:     ui.HelpText,
+		Version:      hex.EncodeToString(sum.Sum(nil))[:12],
+	}
 	return p, nil
 }
 
-// view is the data every template receives: the page's own fields plus the
-// common ones.
+// view is the data every template receives: the common fields, the
+// fields of the page at hand, and T for translated texts.
 type view struct {
+	// Lang is the page's language (en, de…), for <html lang>.
 	Lang string
+	// Base is public_url's path, ending in "/": every link starts with it.
 	Base string
 	UI   uiModel
+	// Heading and Message are the page's translated heading and message.
+	Heading string
+	Message string
 	// login
-	Message           string
 	CSRF              string
 	Flow              string
 	Username          string
+	Invalid           bool // the credentials were refused: mark the fields
 	PasswordProviders []providerView
 	RedirectProviders []providerView
-	// error
-	Heading   string
+	// error and unavailable
 	RequestID string
 	Retry     string
 	// Data is a hand-off page's own data (qlik.HandoffPage.Data).
 	Data map[string]any
+
+	heading msg
+	msg     msg
+	tr      translator
 }
 
 type providerView struct {
@@ -111,26 +121,83 @@ type providerView struct {
 	Available bool
 }
 
-// render writes a page with the given status.
+// T translates a message id in the page's language. Templates pass data
+// as name/value pairs: {{.T "signedout.message" "Title" .UI.Title}}; a
+// "Count" value also chooses the plural form.
+func (v view) T(id string, pairs ...any) (string, error) {
+	if len(pairs)%2 != 0 {
+		return "", fmt.Errorf("T %q: data must be name/value pairs", id)
+	}
+	m := msg{id: id}
+	if len(pairs) > 0 {
+		m.data = map[string]any{}
+	}
+	for i := 0; i < len(pairs); i += 2 {
+		k, ok := pairs[i].(string)
+		if !ok {
+			return "", fmt.Errorf("T %q: data name %v is not a string", id, pairs[i])
+		}
+		if k == "Count" {
+			m.count = pairs[i+1]
+		}
+		m.data[k] = pairs[i+1]
+	}
+	return v.tr.text(m)
+}
+
+// translate resolves the heading and message the handler chose.
+func (v *view) translate() error {
+	var err error
+	if !v.heading.isZero() {
+		if v.Heading, err = v.tr.text(v.heading); err != nil {
+			return err
+		}
+	}
+	if !v.msg.isZero() {
+		if v.Message, err = v.tr.text(v.msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// render writes a page with the given status, in the language the
+// browser prefers among those qlikgate speaks.
 func (s *Server) render(c echo.Context, status int, name string, v view) error {
-	v.Lang, v.Base, v.UI = "en", s.base, s.pages.ui
+	set, ok := s.pages.sets[name]
+	if !ok {
+		return fmt.Errorf("web: no page %q", name)
+	}
+	lang := s.pages.cat.choose(c.Request().Header.Get("Accept-Language"))
+	v.Lang, v.Base, v.UI, v.tr = lang, s.base, s.pages.ui, s.pages.cat.translator(lang)
+	if err := v.translate(); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
 	var buf bytes.Buffer
-	if err := s.pages.sets[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := set.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", lang)
+	h.Add("Vary", "Accept-Language")
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// errorPage shows a friendly message with the request id as a reference the
-// operator can find in the log.
-func (s *Server) errorPage(c echo.Context, status int, msg string) error {
-	heading := "Sign-in problem"
+// problem shows why the user cannot go on: a friendly message, the request
+// id as a reference the operator finds in the log, and a way back (retry).
+// 503 gets the "service unavailable" page, everything else the error page.
+func (s *Server) problem(c echo.Context, status int, m msg, retry string) error {
+	page, heading := "error", headingError
 	if status == http.StatusServiceUnavailable {
-		heading = "Service unavailable"
+		page, heading = "unavailable", headingUnavailable
 	}
-	return s.render(c, status, "error", view{Heading: heading, Message: msg, RequestID: requestID(c), Retry: s.base})
+	return s.render(c, status, page, view{heading: say(heading), msg: m, RequestID: requestID(c), Retry: retry})
+}
+
+// errorPage is problem with a message id and a way back to the start.
+func (s *Server) errorPage(c echo.Context, status int, id string) error {
+	return s.problem(c, status, say(id), s.base)
 }
 
 // handleError renders errors that escape handlers (404, 405, body too large…)
@@ -140,23 +207,23 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status := http.StatusInternalServerError
-	msg := msgInternal
+	id := msgInternal
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		status = he.Code
 		switch status {
 		case http.StatusNotFound:
-			msg = "This page does not exist."
+			id = msgNotFound
 		case http.StatusMethodNotAllowed:
-			msg = "This page cannot be used that way."
+			id = msgMethodNotAllowed
 		case http.StatusRequestEntityTooLarge:
-			msg = "The request was too large."
+			id = msgTooLarge
 		}
 	}
 	if status >= 500 {
 		s.logger(c).Error("request failed", "event", "error", "cause", err.Error())
 	}
-	if rerr := s.errorPage(c, status, msg); rerr != nil {
+	if rerr := s.errorPage(c, status, id); rerr != nil {
 		s.logger(c).Error("rendering the error page failed", "cause", rerr.Error())
 		_ = c.String(status, http.StatusText(status))
 	}
@@ -173,6 +240,11 @@ func (s *Server) staticRoutes(g *echo.Group) {
 	sg.GET("/theme.css", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "text/css; charset=utf-8", s.pages.themeCSS)
 	})
+	if s.pages.customCSS != nil {
+		sg.GET("/custom.css", func(c echo.Context) error {
+			return c.Blob(http.StatusOK, "text/css; charset=utf-8", s.pages.customCSS)
+		})
+	}
 	if s.pages.logo != nil {
 		sg.GET("/logo", func(c echo.Context) error {
 			return c.Blob(http.StatusOK, s.pages.logoType, s.pages.logo)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -62,7 +61,8 @@ type Server struct {
 // New builds the server. It fails on a configuration the config loader
 // should already have refused, so a mistake in wiring is caught at start-up.
 func New(o Options) (*Server, error) {
-	if err := errors.Join(o.Config.Server.Validate(), o.Config.Session.Validate(), o.Config.Security.Validate(), o.Config.UI.Validate()); err != nil {
+	if err := errors.Join(keyed("server.", o.Config.Server.Validate()), keyed("session.", o.Config.Session.Validate()),
+		keyed("security.", o.Config.Security.Validate()), keyed("ui.", o.Config.UI.Validate())); err != nil {
 		return nil, err
 	}
 	pub, _ := url.Parse(o.Config.Server.PublicURL)
@@ -110,7 +110,7 @@ func New(o Options) (*Server, error) {
 	}
 	var err error
 	secure := pub.Scheme == "https"
-	if s.sessions, err = newSessionStore(o.Config.Session, base, secure, s.now); err != nil {
+	if s.sessions, err = newSessionStore(o.Config.Session, base, secure, s.sameSite(secure), s.now); err != nil {
 		return nil, err
 	}
 	if !secure && !isLoopback(pub.Hostname()) {
@@ -118,13 +118,32 @@ func New(o Options) (*Server, error) {
 			"public_url", o.Config.Server.PublicURL)
 	}
 	if s.pages, err = loadPages(o.Config.UI); err != nil {
-		return nil, err
+		return nil, keyed("ui.", err)
 	}
 	s.echo, err = s.routes()
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// sameSite is the session cookie's SameSite mode. A login inside a frame
+// of another site (server.frame_ancestors) only works if the browser sends
+// the cookie there, which needs SameSite=None, and browsers accept that
+// only with Secure, so only over https. The trade-off: the cookie then also
+// travels with cross-site requests, so SameSite no longer helps against
+// CSRF; every form still carries a token bound to the session, which is
+// the protection that counts.
+func (s *Server) sameSite(secure bool) http.SameSite {
+	if len(s.cfg.Server.FrameAncestors) == 0 {
+		return http.SameSiteLaxMode
+	}
+	if !secure {
+		s.log.Warn("server.frame_ancestors is set but public_url is plain http: browsers refuse SameSite=None cookies without https, so a login framed by another site will fail",
+			"public_url", s.cfg.Server.PublicURL)
+		return http.SameSiteLaxMode
+	}
+	return http.SameSiteNoneMode
 }
 
 func isLoopback(host string) bool {
@@ -152,7 +171,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 		s.logRequests,
 		s.recoverPanics,
 		middleware.BodyLimit("64K"),
-		securityHeaders(s.cfg.Server.TLS.CertFile != ""),
+		securityHeaders(s.cfg.Server.TLS.CertFile != "", s.cfg.Server.FrameAncestors),
 	)
 	// Routes live under public_url's path, so a reverse proxy passes paths
 	// through unchanged and every link qlikgate builds stays valid.
@@ -232,23 +251,4 @@ func (s *Server) Listen() (net.Listener, error) {
 		return nil, fmt.Errorf("server.listen: %w", err)
 	}
 	return ln, nil
-}
-
-// readLogo reads ui.logo_file, if any.
-func readLogo(path string) ([]byte, string, error) {
-	if path == "" {
-		return nil, "", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("ui.logo_file: %w", err)
-	}
-	ct := http.DetectContentType(b)
-	if strings.HasSuffix(strings.ToLower(path), ".svg") {
-		ct = "image/svg+xml"
-	}
-	if !strings.HasPrefix(ct, "image/") {
-		return nil, "", fmt.Errorf("ui.logo_file: %s is not an image (%s)", path, ct)
-	}
-	return b, ct, nil
 }

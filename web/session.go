@@ -91,7 +91,7 @@ type sessionStore struct {
 // configured secret with HKDF, so one secret never serves two purposes.
 // Sessions made with previous secrets are still read; new ones use the
 // current secret.
-func newSessionStore(cfg SessionConfig, path string, secure bool, now func() time.Time) (*sessionStore, error) {
+func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.SameSite, now func() time.Time) (*sessionStore, error) {
 	var keyPairs [][]byte
 	for _, secret := range append([]string{cfg.Secret}, cfg.PreviousSecrets...) {
 		hashKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "qlikgate session signing v1", 64)
@@ -110,7 +110,7 @@ func newSessionStore(cfg SessionConfig, path string, secure bool, now func() tim
 		MaxAge:   int(cfg.Lifetime / time.Second),
 		Secure:   secure,
 		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
+		SameSite: sameSite,
 	}
 	s.MaxAge(s.Options.MaxAge)
 	return &sessionStore{store: s, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: map[string]time.Time{}}, nil

@@ -99,14 +99,21 @@ func TestMemoryAttemptsBounded(t *testing.T) {
 }
 
 func TestThrottledMessage(t *testing.T) {
+	cat, err := loadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := cat.translator("en")
 	for d, want := range map[time.Duration]string{
+		500 * time.Millisecond:  "Try again in 1 second.",
 		1500 * time.Millisecond: "Try again in 2 seconds.",
 		59 * time.Second:        "Try again in 59 seconds.",
+		60 * time.Second:        "Try again in 1 minute.",
 		61 * time.Second:        "Try again in 2 minutes.",
 		10 * time.Minute:        "Try again in 10 minutes.",
 	} {
-		if got := throttledMessage(d); got != "Too many sign-in attempts. "+want {
-			t.Errorf("%v: %q", d, got)
+		if got, err := en.text(throttledMessage(d)); err != nil || got != "Too many sign-in attempts. "+want {
+			t.Errorf("%v: %q, %v", d, got, err)
 		}
 	}
 }

@@ -10,21 +10,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+	"gopkg.in/yaml.v3"
+
+	"github.com/qlikgate/qlikgate/locales"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/templates"
 )
 
 // pageView mirrors the fields of web's view that layout.html and
 // cloud.html use, with the Data field the web layer adds for hand-off
-// pages.
+// pages, and T, which gives the English texts of locales/en.yaml.
 type pageView struct {
 	Lang string
 	Base string
 	UI   struct {
-		Title   string
-		HasLogo bool
+		Title, FooterText, HelpURL, HelpText, Version string
+		HasLogo, HasCustomCSS                         bool
 	}
 	Data map[string]any
+	loc  *i18n.Localizer
+}
+
+// T renders a message id in English, with name/value pairs as data.
+func (v pageView) T(id string, pairs ...any) (string, error) {
+	data := map[string]any{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		data[pairs[i].(string)] = pairs[i+1]
+	}
+	return v.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 }
 
 func renderPage(t *testing.T, data map[string]any) string {
@@ -33,7 +48,12 @@ func renderPage(t *testing.T, data map[string]any) string {
 	if err != nil {
 		t.Fatalf("parse templates: %v", err)
 	}
-	v := pageView{Lang: "en", Base: "/auth/", Data: data}
+	bundle := i18n.NewBundle(language.English)
+	bundle.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
+	if _, err := bundle.LoadMessageFileFS(locales.FS, "en.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	v := pageView{Lang: "en", Base: "/auth/", Data: data, loc: i18n.NewLocalizer(bundle, "en")}
 	v.UI.Title = "Analytics"
 	var buf bytes.Buffer
 	if err := set.ExecuteTemplate(&buf, "layout", v); err != nil {

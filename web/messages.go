@@ -1,0 +1,104 @@
+package web
+
+import (
+	"errors"
+	"math"
+	"regexp"
+	"time"
+
+	"github.com/qlikgate/qlikgate/providers"
+)
+
+// Message ids (locales/*.yaml) of the texts the server picks for a page.
+// They never say whether an account exists, and never carry a Go error.
+const (
+	msgBadCredentials   = "message.bad_credentials"
+	msgUnavailable      = "message.unavailable"
+	msgExpiredForm      = "message.expired_form"
+	msgInternal         = "message.internal"
+	msgBadEntry         = "message.bad_entry"
+	msgQlikRefused      = "message.qlik_refused"
+	msgQlikUnavailable  = "message.qlik_unavailable"
+	msgLoop             = "message.loop"
+	msgUnknownTarget    = "message.unknown_target"
+	msgUnknownMethod    = "message.unknown_method"
+	msgNoProvider       = "message.no_provider"
+	msgThrottledSeconds = "message.throttled_seconds"
+	msgThrottledMinutes = "message.throttled_minutes"
+	msgFlowLost         = "message.flow_lost"
+	msgRedirectFailed   = "message.redirect_failed"
+	msgNotFound         = "message.not_found"
+	msgMethodNotAllowed = "message.method_not_allowed"
+	msgTooLarge         = "message.too_large"
+
+	headingError       = "error.heading"
+	headingUnavailable = "unavailable.heading"
+)
+
+// msg is a text for the user, translated when the page is rendered: a
+// message id with its data, or a text someone else wrote that qlikgate has
+// no translation for (raw), shown as it is.
+type msg struct {
+	id    string
+	data  map[string]any
+	count any // chooses the plural form; also {{.Count}} in the text
+	raw   string
+}
+
+// say is the message with this id and no data.
+func say(id string) msg { return msg{id: id} }
+
+func (m msg) isZero() bool { return m.id == "" && m.raw == "" }
+
+// throttledMessage tells the user how long to wait, in whole minutes or
+// seconds, rounded up.
+func throttledMessage(wait time.Duration) msg {
+	if wait < time.Minute {
+		return msg{id: msgThrottledSeconds, count: int(math.Ceil(wait.Seconds()))}
+	}
+	return msg{id: msgThrottledMinutes, count: int(math.Ceil(wait.Minutes()))}
+}
+
+// providerText is the message id for a refusal that a provider explains
+// to the user, by its machine-readable Failure.Reason, or "". Providers
+// write their UserText in English; until a Failure carries a message id of
+// its own, the reason is the stable key to translate it by.
+func providerText(reason string) string {
+	switch reason {
+	case "access_denied":
+		return "provider.access_denied"
+	case "domain_not_allowed", "group_not_allowed":
+		return "provider.not_allowed"
+	case "email_not_verified":
+		return "provider.email_not_verified"
+	case "logon_hours_restricted", "workstation_restricted", "account_disabled", "account_expired":
+		return "provider.account_restricted"
+	case "password_expired", "password_must_change":
+		return "provider.password_expired"
+	}
+	return ""
+}
+
+// changeURLPattern finds the password-change address the LDAP provider
+// puts into its expiry text (ldap's change_password_url).
+var changeURLPattern = regexp.MustCompile(`https?://[^\s,]+`)
+
+// failureMessage is what the user is told about a refused login: the
+// provider's own explanation when it gave one (translated when qlikgate
+// knows the reason), else fallback.
+func failureMessage(err error, fallback string) msg {
+	var f *providers.Failure
+	if !errors.As(err, &f) || f.UserText == "" {
+		return say(fallback)
+	}
+	id := providerText(f.Reason)
+	switch {
+	case id == "":
+		return msg{raw: f.UserText}
+	case id == "provider.password_expired":
+		if u := changeURLPattern.FindString(f.UserText); u != "" {
+			return msg{id: "provider.password_expired_at", data: map[string]any{"URL": u}}
+		}
+	}
+	return say(id)
+}

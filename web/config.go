@@ -27,6 +27,9 @@ type ServerConfig struct {
 	// https://*.example.com) allowed to show qlikgate's pages in a frame.
 	// Empty: no site may frame them.
 	FrameAncestors []string `yaml:"frame_ancestors"`
+	// ReadinessInterval is how often the providers' and targets' checks
+	// run in the background for /readyz.
+	ReadinessInterval time.Duration `yaml:"readiness_interval"`
 }
 
 // TLSConfig names the certificate and key qlikgate serves HTTPS with.
@@ -90,7 +93,7 @@ type Config struct {
 // DefaultConfig returns the defaults of every web key.
 func DefaultConfig() Config {
 	return Config{
-		Server:   ServerConfig{Listen: ":8080"},
+		Server:   ServerConfig{Listen: ":8080", ReadinessInterval: time.Minute},
 		Session:  SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie"},
 		Security: DefaultSecurity(),
 		UI:       UIConfig{Title: "Qlik sign-in", PrimaryColor: "#006580", DefaultLanguage: "en"},
@@ -115,6 +118,9 @@ func (c ServerConfig) Validate() error {
 		errs = append(errs, errors.New("public_url: required: the address browsers use to reach qlikgate, like https://auth.example.com/"))
 	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		errs = append(errs, fmt.Errorf("public_url: %q must be an absolute http(s) URL without user, query or fragment", c.PublicURL))
+	}
+	if c.ReadinessInterval < 10*time.Second {
+		errs = append(errs, fmt.Errorf("readiness_interval: %v is too short: the checks call LDAP, issuers and Qlik; use at least 10s", c.ReadinessInterval))
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: set both cert_file and key_file, or neither"))

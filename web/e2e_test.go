@@ -152,7 +152,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	for _, m := range su.web {
 		m(&wc)
 	}
-	provs := []web.Provider{{Common: providers.Common{ID: "local", Label: "Local", Directory: "CORP"}, Impl: prov}}
+	provs := []web.Provider{{Common: providers.Common{ID: "local", Kind: "static", Label: "Local", Directory: "CORP"}, Impl: prov}}
 	for _, f := range su.provider {
 		provs = append(provs, f(t, wc.Server.PublicURL, log))
 	}
@@ -167,6 +167,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 		DefaultTarget: "sense",
 		Logger:        log,
 		Now:           clk.Now,
+		TargetKinds:   map[string]string{"sense": "sense-ticket", "session": "sense-session"},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -165,6 +165,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	} else if wait > 0 {
 		log.Warn("login throttled", "event", "login_throttled", "provider", providerID,
 			"user", truncate(username, 64), "retry_after_s", int(wait.Seconds()))
+		s.metrics.observeThrottled(s.provider(providerID))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return fail(http.StatusTooManyRequests, throttledMessage(wait))
 	}
@@ -178,6 +179,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	} else {
 		id, err = pp.Login(ctx, username, password)
 	}
+	s.metrics.observeLogin(s.provider(providerID), err, time.Since(start))
 	if err != nil {
 		status, m, level := http.StatusUnauthorized, failureMessage(err, msgBadCredentials), slog.LevelInfo
 		switch {
@@ -191,7 +193,8 @@ func (s *Server) handleLogin(c echo.Context) error {
 			status, m, level = http.StatusInternalServerError, say(msgInternal), slog.LevelError
 		}
 		log.Log(ctx, level, "login failed", "event", "login_failed", "provider", providerID,
-			"user", truncate(username, 64), "cause", err.Error(), "duration_ms", ms(time.Since(start)))
+			"user", truncate(username, 64), "reason", failureReason(err), "target", s.flowTarget(st, flowID),
+			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		s.floor.wait(ctx, providerID, start)
 		return fail(status, m)
 	}
@@ -218,6 +221,16 @@ func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state
 	return s.handoff(c, sess, st, t, f.Entry)
 }
 
+// flowTarget is the target a pending flow leads to, for log lines.
+func (s *Server) flowTarget(st *state, flowID string) string {
+	for _, f := range st.Flows {
+		if f.ID == flowID {
+			return f.Target
+		}
+	}
+	return s.deflt.ID()
+}
+
 func (s *Server) provider(id string) Provider {
 	for _, p := range s.providers {
 		if p.ID == id {
@@ -236,6 +249,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 	if err == nil && h.Redirect == "" && h.Page == nil {
 		err = errors.New("target returned neither a redirect nor a page")
 	}
+	s.metrics.observeHandoff(t.ID(), s.kinds[t.ID()], err, time.Since(start))
 	if err != nil {
 		log.Error("hand-off to Qlik failed", "event", "handoff_failed", "target", t.ID(), "user", u.UserID,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))

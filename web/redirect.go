@@ -92,13 +92,14 @@ func (s *Server) handleCallback(c echo.Context) error {
 	f.Redirect = nil // a state is good for one answer only
 	start := time.Now()
 	ident, err := rp.Callback(c.Request().Context(), c.QueryParams(), rf.Nonce, rf.Verifier)
+	s.metrics.observeLogin(s.provider(id), err, time.Since(start))
 	if err != nil {
 		status, m, level := http.StatusUnauthorized, failureMessage(err, msgRedirectFailed), slog.LevelWarn
 		if errors.Is(err, providers.ErrUnavailable) {
 			status, m = http.StatusServiceUnavailable, say(msgUnavailable)
 		}
 		log.Log(c.Request().Context(), level, "login failed", "event", "login_failed", "provider", id,
-			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
+			"reason", failureReason(err), "target", f.Target, "cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		return s.loginAgain(c, sess, st, f.ID, id, status, m)
 	}
 	flow, _ := st.takeFlow(f.ID)

@@ -16,7 +16,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/qlikgate/qlikgate/check"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -38,6 +40,13 @@ type Options struct {
 	Logger        *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TargetKinds maps target ids to their kind, for metric labels.
+	TargetKinds map[string]string
+	// Checks are run in the background for /readyz (every
+	// server.readiness_interval); none means ready once serving.
+	Checks []check.Subject
+	// Version and Commit label the build-info metric.
+	Version, Commit string
 }
 
 // Server serves the login pages and hands users to Qlik.
@@ -56,6 +65,9 @@ type Server struct {
 	now       func() time.Time
 	throttle  *throttle
 	floor     *failureFloor
+	metrics   *metrics
+	ready     *readiness
+	kinds     map[string]string // target id → kind
 }
 
 // New builds the server. It fails on a configuration the config loader
@@ -80,7 +92,10 @@ func New(o Options) (*Server, error) {
 		now:      o.Now,
 		throttle: &throttle{cfg: o.Config.Security, store: newMemoryAttempts(o.Config.Security.Lockout, 100_000)},
 		floor:    &failureFloor{min: o.Config.Security.FailureDelay},
+		metrics:  newMetrics(o.Version, o.Commit),
+		kinds:    o.TargetKinds,
 	}
+	s.ready = &readiness{subjects: o.Checks, interval: o.Config.Server.ReadinessInterval, timeout: 30 * time.Second, metrics: s.metrics}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -190,6 +205,8 @@ func (s *Server) routes() (*echo.Echo, error) {
 	g.GET("/t/:target/logout", s.handleLogout)
 	g.POST("/t/:target/logout", s.handleLogout)
 	g.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	g.GET("/readyz", s.ready.handle)
+	g.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	s.staticRoutes(g)
 	return e, nil
 }
@@ -211,6 +228,9 @@ func ipExtractor(trusted []string) (echo.IPExtractor, error) {
 
 // Run serves until ctx is cancelled, then shuts down gracefully.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	readyCtx, stopReady := context.WithCancel(ctx)
+	defer stopReady()
+	go s.ready.run(readyCtx)
 	srv := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,

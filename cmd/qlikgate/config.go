@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/qlikgate/qlikgate/check"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
@@ -215,6 +216,31 @@ func (c *config) publicURL() string {
 type opened struct {
 	providers []web.Provider
 	targets   []qlik.Target
+}
+
+// targetKinds maps each target id to its kind, for metric labels.
+func (c *config) targetKinds() map[string]string {
+	m := map[string]string{}
+	for _, t := range c.Targets {
+		m[t.ID] = t.Kind.Name
+	}
+	return m
+}
+
+// checks are the subjects /readyz runs in the background: the same
+// diagnosers as `qlikgate check`, under the same labels.
+func (o *opened) checks(c *config) []check.Subject {
+	var out []check.Subject
+	if c.Server.TLS.CertFile != "" {
+		out = append(out, check.Subject{Label: "server.tls", Diagnoser: serverTLS{tls: c.Server.TLS, publicURL: c.Server.PublicURL}})
+	}
+	for i, p := range o.providers {
+		out = append(out, subject(fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, c.Providers[i].Kind.Name), c.Providers[i].Kind.ConfigKey, p.Impl, nil))
+	}
+	for i, t := range o.targets {
+		out = append(out, subject(fmt.Sprintf("targets[%d] %s (%s)", i, t.ID(), c.Targets[i].Kind.Name), c.Targets[i].Kind.ConfigKey, t, nil))
+	}
+	return out
 }
 
 // close releases what providers and targets hold (io.Closer).

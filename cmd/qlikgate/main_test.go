@@ -177,11 +177,24 @@ targets:
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	// Readiness comes from a background run of the same checks as
+	// `qlikgate check`: the QPS answers, so the instance becomes ready.
+	r.waitFor(t, "readyz", func() bool {
+		resp, err := http.Get(publicURL + "readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	b := webtest.NewBrowser()
 	login := b.MustGet(t, sim.HubURL())
 	hub := b.MustPostForm(t, publicURL+"login", login.MustLoginForm(t, "alice", "alicepw"))
 	if hub.HubUser() != `CORP\alice` || !strings.Contains(hub.Body, "Group=Sales") {
 		t.Fatalf("full loop through `serve` failed: %d %s\n%s", hub.Status, hub.URL, hub.Body)
+	}
+	if m := b.MustGet(t, publicURL+"metrics"); !strings.Contains(m.Body, `qlikgate_handoffs_total{kind="sense-ticket",result="success",target="sense"} 1`) {
+		t.Errorf("/metrics lacks the hand-off:\n%.2000s", m.Body)
 	}
 	if code := r.stop(t); code != exitOK {
 		t.Fatalf("exit code %d after Ctrl-C", code)

@@ -59,6 +59,10 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (srv *web.Server,
 		Targets:       o.targets,
 		DefaultTarget: cfg.defaultTarget(),
 		Logger:        log,
+		TargetKinds:   cfg.targetKinds(),
+		Checks:        o.checks(cfg),
+		Version:       version,
+		Commit:        commit,
 	})
 	if err != nil {
 		closeAll()

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"errors"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/qlikgate/qlikgate/providers"
+	"github.com/qlikgate/qlikgate/qlik"
+)
+
+// metrics are the Prometheus series qlikgate exposes at /metrics. Each
+// server has its own registry: no global state, and tests can build many.
+type metrics struct {
+	reg       *prometheus.Registry
+	logins    *prometheus.CounterVec
+	handoffs  *prometheus.CounterVec
+	upstream  *prometheus.HistogramVec
+	throttled *prometheus.CounterVec
+	checks    *prometheus.GaugeVec
+}
+
+func newMetrics(version, commit string) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qlikgate_logins_total",
+			Help: "Login attempts by provider and result (success, bad_credentials, unavailable, error, throttled).",
+		}, []string{"provider", "kind", "result"}),
+		handoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qlikgate_handoffs_total",
+			Help: "Hand-offs to Qlik by target and result (success, refused, unreachable, bad_entry).",
+		}, []string{"target", "kind", "result"}),
+		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "qlikgate_upstream_request_duration_seconds",
+			Help:    "Time spent in a provider (LDAP, OIDC, static hashing) or a Qlik target (QPS, QlikView, Cloud) per call.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"upstream", "id"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qlikgate_login_throttled_total",
+			Help: "Login attempts refused by brute-force throttling, before reaching the provider.",
+		}, []string{"provider"}),
+		checks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "qlikgate_check_failures",
+			Help: "Failed checks of the last background readiness run, per provider or target.",
+		}, []string{"subject"}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "qlikgate_build_info",
+		Help: "Always 1; the labels say which build runs.",
+	}, []string{"version", "commit", "goversion"})
+	build.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	m.reg.MustRegister(m.logins, m.handoffs, m.upstream, m.throttled, m.checks, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// loginResult names the outcome of a provider call for the metrics.
+func loginResult(err error) string {
+	switch {
+	case err == nil:
+		return "success"
+	case errors.Is(err, providers.ErrBadCredentials):
+		return "bad_credentials"
+	case errors.Is(err, providers.ErrUnavailable):
+		return "unavailable"
+	}
+	return "error"
+}
+
+// failureReason is the provider's machine-readable reason for the audit
+// log ("wrong_password", "password_expired"…), or "" when it gave none.
+func failureReason(err error) string {
+	var f *providers.Failure
+	if errors.As(err, &f) {
+		return f.Reason
+	}
+	return ""
+}
+
+// handoffResult names the outcome of a target call for the metrics.
+func handoffResult(err error) string {
+	switch {
+	case err == nil:
+		return "success"
+	case errors.Is(err, qlik.ErrBadEntry):
+		return "bad_entry"
+	case unreachable(err):
+		return "unreachable"
+	}
+	return "refused"
+}
+
+func (m *metrics) observeLogin(p Provider, err error, d time.Duration) {
+	m.logins.WithLabelValues(p.ID, p.Kind, loginResult(err)).Inc()
+	m.upstream.WithLabelValues(p.Kind, p.ID).Observe(d.Seconds())
+}
+
+func (m *metrics) observeHandoff(id, kind string, err error, d time.Duration) {
+	m.handoffs.WithLabelValues(id, kind, handoffResult(err)).Inc()
+	m.upstream.WithLabelValues(kind, id).Observe(d.Seconds())
+}
+
+func (m *metrics) observeThrottled(p Provider) {
+	m.throttled.WithLabelValues(p.ID).Inc()
+	m.logins.WithLabelValues(p.ID, p.Kind, "throttled").Inc()
+}

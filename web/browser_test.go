@@ -294,7 +294,9 @@ func browserLogout(t *testing.T, b *chromeBrowser) {
 	ctx := b.tab(t, 1000, 700)
 	s := newStack(t)
 	chromeDo(t, ctx, chromedp.Navigate(s.sim.HubURL()), chromeLogin("alice", "alicepw"), chromedp.WaitVisible(chromedp.ID("user")),
-		chromedp.Navigate(s.srv.URL+"/logout"), chromedp.WaitVisible(chromedp.ID("message")))
+		chromedp.Navigate(s.srv.URL+"/logout"), chromedp.WaitVisible(chromedp.ID("logout")))
+	chromeShot(t, ctx, "confirm")
+	chromeDo(t, ctx, chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("message")))
 	if h := chromeRun(t, ctx, chromedp.Text(chromedp.CSS("h1"))); h != "You are signed out" {
 		t.Errorf("heading %q", h)
 	}

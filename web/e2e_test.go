@@ -257,7 +257,7 @@ func TestSingleSignOnAndLogout(t *testing.T) {
 	}
 
 	// Logout ends the qlikgate session and the user's proxy sessions.
-	out := b.MustGet(t, s.srv.URL+"/logout")
+	out := b.MustLogout(t, s.srv.URL+"/logout")
 	if out.Status != http.StatusOK || !strings.Contains(out.Body, "signed out") {
 		t.Fatalf("logout page: %d\n%s", out.Status, out.Body)
 	}
@@ -534,7 +534,7 @@ func TestSessionAPILoginEndToEnd(t *testing.T) {
 		t.Errorf("stats = %+v, want one session and no ticket", st)
 	}
 	// Logout removes the cookie from the browser and the session from the QPS.
-	b.MustGet(t, s.srv.URL+"/logout")
+	b.MustLogout(t, s.srv.URL+"/logout")
 	if b.Cookie(s.sim.HubURL(), s.sim.CookieName()) != nil {
 		t.Error("the session cookie survived logout")
 	}
@@ -680,5 +680,36 @@ func TestSecretRotation(t *testing.T) {
 	dropped := newStack(t, withWeb(func(c *web.Config) { c.Session.Secret = newSecret }))
 	if st := visit(dropped); st != http.StatusOK {
 		t.Errorf("a session from a dropped secret: %d, want the login page", st)
+	}
+}
+
+// TestLogoutNeedsCSRF: a GET (a link or image on another site) only asks
+// for confirmation; a POST without the session's token signs nobody out.
+func TestLogoutNeedsCSRF(t *testing.T) {
+	s := newStack(t)
+	b := webtest.NewBrowser()
+	login := b.MustGet(t, s.srv.URL+"/")
+	b.NoFollow().MustPostForm(t, s.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw"))
+	signedIn := func() bool { return b.NoFollow().MustGet(t, s.srv.URL+"/").Status == http.StatusFound }
+
+	if p := b.MustGet(t, s.srv.URL+"/logout"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="logout"`) {
+		t.Fatalf("GET /logout: %d, want the confirmation form", p.Status)
+	}
+	if !signedIn() {
+		t.Fatal("a GET signed the user out")
+	}
+	for _, form := range []url.Values{{}, {"csrf": {"forged"}}} {
+		if p := b.MustPostForm(t, s.srv.URL+"/logout", form); p.Status != http.StatusForbidden {
+			t.Fatalf("POST /logout with %v: %d, want 403", form, p.Status)
+		}
+	}
+	if !signedIn() {
+		t.Fatal("a POST without the token signed the user out")
+	}
+	if p := b.MustLogout(t, s.srv.URL+"/logout"); !strings.Contains(p.Body, "signed out") {
+		t.Fatalf("confirmed logout: %d\n%s", p.Status, p.Body)
+	}
+	if signedIn() {
+		t.Fatal("still signed in after the confirmed logout")
 	}
 }

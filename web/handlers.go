@@ -299,14 +299,40 @@ func (s *Server) renderHandoffPage(c echo.Context, p *qlik.HandoffPage) error {
 	return s.render(c, http.StatusOK, p.Template, view{Data: p.Data})
 }
 
+// handleLogoutPage asks a signed-in user to confirm (GET /logout): signing
+// out changes state, so it needs the session's CSRF token, which only a
+// POST from qlikgate's own page carries. Without a session there is
+// nothing to confirm.
+func (s *Server) handleLogoutPage(c echo.Context) error {
+	sess, st := s.sessions.load(c.Request())
+	if st.User == nil {
+		return s.render(c, http.StatusOK, "signedout", view{})
+	}
+	s.saveSession(c, sess, st)
+	return s.render(c, http.StatusOK, "logout", view{CSRF: st.CSRF, Action: s.logoutPath(c)})
+}
+
+func (s *Server) logoutPath(c echo.Context) string {
+	if t := c.Param("target"); t != "" {
+		return s.base + "t/" + url.PathEscape(t) + "/logout"
+	}
+	return s.base + "logout"
+}
+
 // handleLogout ends the qlikgate session and the Qlik sessions of the
-// targets it handed the user to (or of the target in the path). A target
-// may need the browser for its part (remove a cookie, visit a logout URL):
-// cookies are applied, and the first redirect is followed instead of
-// showing the signed-out page.
+// targets it handed the user to (or of the target in the path), on a POST
+// with the session's CSRF token. A target may need the browser for its
+// part (remove a cookie, visit a logout URL): cookies are applied, and the
+// first redirect is followed instead of showing the signed-out page.
 func (s *Server) handleLogout(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	log := s.logger(c)
+	if st.User != nil && !validToken(st.CSRF, c.FormValue("csrf")) {
+		log.Warn("logout without a valid CSRF token", "event", "csrf_failed", "user", st.User.UserID)
+		s.saveSession(c, sess, st)
+		v := view{CSRF: st.CSRF, Action: s.logoutPath(c), msg: say(msgExpiredLogout)}
+		return s.render(c, http.StatusForbidden, "logout", v)
+	}
 	var redirect string
 	if st.User != nil {
 		ids := st.Targets

@@ -15,6 +15,7 @@ const (
 	msgBadCredentials   = "message.bad_credentials"
 	msgUnavailable      = "message.unavailable"
 	msgExpiredForm      = "message.expired_form"
+	msgExpiredLogout    = "message.expired_logout"
 	msgInternal         = "message.internal"
 	msgBadEntry         = "message.bad_entry"
 	msgQlikRefused      = "message.qlik_refused"

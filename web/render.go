@@ -106,6 +106,8 @@ type view struct {
 	// error and unavailable
 	RequestID string
 	Retry     string
+	// logout: the path the confirmation form posts to
+	Action string
 	// Data is a hand-off page's own data (qlik.HandoffPage.Data).
 	Data map[string]any
 

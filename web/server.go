@@ -200,9 +200,9 @@ func (s *Server) routes() (*echo.Echo, error) {
 	g.POST("/login", s.handleLogin)
 	g.GET("/login/:provider", s.handleRedirectStart)
 	g.GET("/callback/:provider", s.handleCallback)
-	g.GET("/logout", s.handleLogout)
+	g.GET("/logout", s.handleLogoutPage)
 	g.POST("/logout", s.handleLogout)
-	g.GET("/t/:target/logout", s.handleLogout)
+	g.GET("/t/:target/logout", s.handleLogoutPage)
 	g.POST("/t/:target/logout", s.handleLogout)
 	g.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	g.GET("/readyz", s.ready.handle)
@@ -226,43 +226,18 @@ func ipExtractor(trusted []string) (echo.IPExtractor, error) {
 	return echo.ExtractIPFromXFFHeader(opts...), nil
 }
 
-// Run serves until ctx is cancelled, then shuts down gracefully.
+// Run serves until ctx is cancelled, then shuts down gracefully, running
+// the background work (readiness checks) meanwhile.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	readyCtx, stopReady := context.WithCancel(ctx)
-	defer stopReady()
-	go s.ready.run(readyCtx)
-	srv := &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() {
-		var err error
-		if s.cfg.Server.TLS.CertFile != "" {
-			err = srv.ServeTLS(ln, s.cfg.Server.TLS.CertFile, s.cfg.Server.TLS.KeyFile)
-		} else {
-			err = srv.Serve(ln)
-		}
-		errc <- err
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("web: serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("web: shutdown: %w", err)
-	}
-	<-errc
-	return nil
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.Background(bg)
+	return Serve(ctx, ln, s.echo, s.cfg.Server.TLS, s.log)
 }
+
+// Background runs the server's periodic work until ctx ends. Serve
+// callers that swap servers (configuration reload) run it per server.
+func (s *Server) Background(ctx context.Context) { s.ready.run(ctx) }
 
 // Listen opens the configured listen address.
 func (s *Server) Listen() (net.Listener, error) {

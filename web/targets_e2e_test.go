@@ -93,7 +93,7 @@ func TestOneSessionServesEveryTarget(t *testing.T) {
 	// Logout: the QPS sessions end at once; QlikView's session lives in the
 	// browser, so qlikgate sends the browser to the sign-out page on the
 	// QlikView server, whose script posts AccessPoint's logout and comes back.
-	out := b.NoFollow().MustGet(t, s.srv.URL+"/logout")
+	out := b.NoFollow().MustLogout(t, s.srv.URL+"/logout")
 	loc, err := url.Parse(out.Header.Get("Location"))
 	if out.Status != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), qv.LogoutPageURL()) {
 		t.Fatalf("logout: %d %q, want the QlikView sign-out page", out.Status, out.Header.Get("Location"))

@@ -67,7 +67,7 @@ func TestPathPrefix(t *testing.T) {
 	if hub.HubUser() != `CORP\alice` || !strings.HasSuffix(hub.URL.Path, "/hub/stream/3") {
 		t.Fatalf("password login under the prefix: %d %s\n%s", hub.Status, hub.URL, hub.Body)
 	}
-	out := b.MustGet(t, s.srv.URL+prefix+"logout")
+	out := b.MustLogout(t, s.srv.URL+prefix+"logout")
 	if out.Status != http.StatusOK || !strings.Contains(out.Body, `href="`+prefix+`"`) {
 		t.Fatalf("signed-out page: %d\n%s", out.Status, out.Body)
 	}

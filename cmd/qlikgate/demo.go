@@ -109,13 +109,13 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("the generated configuration does not open: %w", err)
 	}
-	defer closeAll()
 
 	info := newDemoInfo(sims, publicURL, "http://"+indexLn.Addr().String()+"/", o.HTTPS, users)
 	stopIndex := serveDemoIndex(indexLn, info, log)
 	defer stopIndex()
 	printDemoBanner(stdout, info)
-	if code := serve(ctx, srv, ln, cfg, log); code != exitOK {
+	r := &reloader{path: cfgPath, cfg: cfg, log: log} // no reload channel: the demo's config never changes
+	if code := r.serve(ctx, srv, closeAll, ln, nil); code != exitOK {
 		return fmt.Errorf("qlikgate stopped with an error (see the log above)")
 	}
 	return nil

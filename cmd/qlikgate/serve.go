@@ -8,6 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/qlikgate/qlikgate/web"
 )
@@ -34,13 +41,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		printConfigError(stderr, *path, err)
 		return exitConfig
 	}
-	defer closeAll()
 	ln, err := srv.Listen()
 	if err != nil {
+		closeAll()
 		fmt.Fprintf(stderr, "qlikgate: %v\n", err)
 		return exitFail
 	}
-	return serve(ctx, srv, ln, cfg, log)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP) // never delivered on Windows: harmless there
+	defer signal.Stop(hup)
+	r := &reloader{path: *path, cfg: cfg, log: log}
+	return r.serve(ctx, srv, closeAll, ln, hup)
 }
 
 // build opens providers and targets and makes the web server, without
@@ -71,18 +82,6 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (srv *web.Server,
 	return srv, closeAll, nil
 }
 
-// serve runs until ctx ends; an error while serving is exit code 1.
-func serve(ctx context.Context, srv *web.Server, ln net.Listener, cfg *config, log *slog.Logger) int {
-	log.Info("qlikgate started", "event", "start", "version", version, "listen", ln.Addr().String(),
-		"public_url", cfg.Server.PublicURL, "providers", len(cfg.Providers), "targets", len(cfg.Targets))
-	if err := srv.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
-		log.Error("qlikgate stopped", "event", "stop", "cause", err.Error())
-		return exitFail
-	}
-	log.Info("qlikgate stopped", "event", "stop")
-	return exitOK
-}
-
 // printConfigError lists every problem on its own line.
 func printConfigError(w io.Writer, path string, err error) {
 	errs := prefixed("", err)
@@ -94,4 +93,110 @@ func printConfigError(w io.Writer, path string, err error) {
 	for _, e := range errs {
 		fmt.Fprintf(w, "  %v\n", e)
 	}
+}
+
+// reloader serves one configuration at a time and swaps in a new one when
+// asked (SIGHUP). A new configuration that does not load or open is
+// refused with a log line naming every problem, and the running one stays.
+type reloader struct {
+	path string
+	cfg  *config
+	log  *slog.Logger
+}
+
+// retireGrace is how long a replaced configuration's providers stay open
+// for requests that started before the swap.
+const retireGrace = 30 * time.Second
+
+func (r *reloader) serve(ctx context.Context, srv *web.Server, closeAll func(), ln net.Listener, reload <-chan os.Signal) int {
+	var cur atomic.Pointer[web.Server]
+	run := &liveConfig{}
+	run.swap(ctx, srv, closeAll)
+	cur.Store(srv)
+	defer run.stop()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-reload:
+			}
+			next, nextClose, err := r.load(ctx)
+			if err != nil {
+				r.log.Error("configuration reload refused; still running the previous configuration",
+					"event", "reload_failed", "config", r.path, "problems", err.Error())
+				continue
+			}
+			if !run.swap(ctx, next, nextClose) {
+				return // shutting down
+			}
+			cur.Store(next)
+			r.log.Info("configuration reloaded", "event", "reload", "config", r.path)
+		}
+	}()
+	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { cur.Load().Handler().ServeHTTP(w, req) })
+	r.log.Info("qlikgate started", "event", "start", "version", version, "listen", ln.Addr().String(),
+		"public_url", r.cfg.Server.PublicURL, "providers", len(r.cfg.Providers), "targets", len(r.cfg.Targets))
+	if err := web.Serve(ctx, ln, h, r.cfg.Server.TLS, r.log); err != nil && !errors.Is(err, context.Canceled) {
+		r.log.Error("qlikgate stopped", "event", "stop", "cause", err.Error())
+		return exitFail
+	}
+	r.log.Info("qlikgate stopped", "event", "stop")
+	return exitOK
+}
+
+// liveConfig is the configuration being served: its background work and what
+// closes its providers and targets.
+type liveConfig struct {
+	mu       sync.Mutex
+	stopBg   context.CancelFunc
+	closeAll func()
+	stopped  bool
+}
+
+// swap starts srv's background work and retires the previous server: its
+// background stops now, its providers close after retireGrace (requests
+// that began before the swap may still use them). It reports false, and
+// closes srv, once stop was called.
+func (r *liveConfig) swap(ctx context.Context, srv *web.Server, closeAll func()) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		closeAll()
+		return false
+	}
+	bg, stopBg := context.WithCancel(ctx)
+	go srv.Background(bg)
+	if r.stopBg != nil {
+		r.stopBg()
+		time.AfterFunc(retireGrace, r.closeAll)
+	}
+	r.stopBg, r.closeAll = stopBg, closeAll
+	return true
+}
+
+func (r *liveConfig) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	r.stopBg()
+	r.closeAll()
+}
+
+// load reads and opens the configuration again. Keys that need a restart
+// (the listening address and TLS files) keep their running values, and
+// the log says so.
+func (r *reloader) load(ctx context.Context) (*web.Server, func(), error) {
+	cfg, err := loadConfig(r.path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Server.Listen != r.cfg.Server.Listen || cfg.Server.TLS != r.cfg.Server.TLS {
+		r.log.Warn("server.listen and server.tls take effect at the next restart, not on reload", "event", "reload")
+	}
+	srv, closeAll, err := build(ctx, cfg, r.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return srv, closeAll, nil
 }

@@ -162,3 +162,35 @@ func (p Page) Message() string {
 	}
 	return strings.TrimSpace(m[1])
 }
+
+var logoutCSRFRe = regexp.MustCompile(`<form method="post" action="([^"]*)">\s*<input type="hidden" name="csrf" value="([^"]+)">`)
+
+// Logout signs out like a user: it opens the logout address and, when
+// qlikgate asks for confirmation, posts the form with its CSRF token. It
+// returns the last page (the signed-out page, or a target's redirect for a
+// browser that does not follow redirects).
+func (b *Browser) Logout(logoutURL string) (Page, error) {
+	p, err := b.Get(logoutURL)
+	if err != nil {
+		return p, err
+	}
+	m := logoutCSRFRe.FindStringSubmatch(p.Body)
+	if m == nil {
+		return p, nil // not signed in: already the signed-out page
+	}
+	u, err := p.URL.Parse(m[1])
+	if err != nil {
+		return p, err
+	}
+	return b.PostForm(u.String(), url.Values{"csrf": {m[2]}})
+}
+
+// MustLogout is Logout that fails the test on a transport error.
+func (b *Browser) MustLogout(t testing.TB, logoutURL string) Page {
+	t.Helper()
+	p, err := b.Logout(logoutURL)
+	if err != nil {
+		t.Fatalf("logout %s: %v", logoutURL, err)
+	}
+	return p
+}

@@ -43,6 +43,8 @@ type stack struct {
 	srv   *httptest.Server
 	clock *clock
 	logs  *syncBuffer
+	// clientKeyFile is the Qlik client key the targets use.
+	clientKeyFile string
 }
 
 type syncBuffer struct {
@@ -180,7 +182,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	}
 	t.Cleanup(ts.Close)
 	sim.SetModuleURL(ts.URL + "/")
-	return &stack{sim: sim, srv: ts, clock: clk, logs: logs}
+	return &stack{sim: sim, srv: ts, clock: clk, logs: logs, clientKeyFile: files.ClientKey}
 }
 
 type testWriter struct{ t testing.TB }

@@ -3,9 +3,7 @@ package qliksim
 import (
 	"crypto/rand"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -72,18 +70,12 @@ type Cloud struct {
 	origins map[string]bool
 	sigKey  []byte // signs the .sig cookies, like the tenant's keygrip keys
 
-	srv      *http.Server
-	serving  sync.WaitGroup
-	inflight sync.WaitGroup // running handlers; Add only under mu while !closed
+	life lifecycle
 
 	mu       sync.Mutex
-	closed   bool
 	loginURL string
 	idps     map[string]cloudIdP // by kid
 	st       cloudState
-
-	logMu     sync.Mutex
-	logClosed bool
 
 	stats struct {
 		logins, loginsRejected, usersCreated, preflightsOK, corsDenied atomic.Int64
@@ -113,6 +105,7 @@ func NewCloud(opts CloudOptions) (*Cloud, error) {
 		sigKey:   make([]byte, 32),
 		loginURL: opts.LoginURL,
 		idps:     map[string]cloudIdP{},
+		life:     lifecycle{prefix: "qliksim cloud: ", logf: opts.Logf},
 		st:       newCloudState(),
 	}
 	for _, o := range opts.ValidOrigins {
@@ -146,22 +139,15 @@ func NewCloud(opts CloudOptions) (*Cloud, error) {
 		return nil, fmt.Errorf("qliksim: listen tenant on %s: %w", opts.Addr, err)
 	}
 	c.url = "https://" + dialAddr(ln.Addr())
-	c.srv = &http.Server{
-		Handler:           c.track(http.HandlerFunc(c.serve)),
+	c.life.serve("tenant", &http.Server{
+		Handler:           c.life.track(http.HandlerFunc(c.serve)),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(cloudLogWriter{c}, "", 0),
+		ErrorLog:          c.life.errorLog(),
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{c.pki.server},
 			MinVersion:   tls.VersionTLS12,
 		},
-	}
-	c.serving.Add(1)
-	go func() {
-		defer c.serving.Done()
-		if err := c.srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			c.logf("tenant server stopped: %v", err)
-		}
-	}()
+	}, ln)
 	c.logf("Qlik Cloud tenant %s, web integration %q for %v", c.url, opts.WebIntegrationID, opts.ValidOrigins)
 	return c, nil
 }
@@ -199,23 +185,7 @@ func (c *Cloud) Stats() CloudStats {
 
 // Close stops the server, closes every connection and waits for running
 // handlers to return.
-func (c *Cloud) Close() {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.closed = true
-	c.mu.Unlock()
-
-	_ = c.srv.Close()
-	c.serving.Wait()
-	c.inflight.Wait()
-
-	c.logMu.Lock()
-	c.logClosed = true
-	c.logMu.Unlock()
-}
+func (c *Cloud) Close() { c.life.close() }
 
 // serve routes a request. CORS is decided first because it applies to
 // every endpoint a browser script may call.
@@ -240,41 +210,5 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// track counts running handlers so that Close can wait for them; requests
-// that arrive while closing are refused.
-func (c *Cloud) track(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		c.inflight.Add(1)
-		c.mu.Unlock()
-		defer c.inflight.Done()
-		h.ServeHTTP(w, r)
-	})
-}
-
-// logf passes a line to Logf unless the tenant is closed: http.Server may
-// still report a connection error after Close, when a test's t.Logf panics.
-func (c *Cloud) logf(format string, args ...any) {
-	if c.opts.Logf == nil {
-		return
-	}
-	c.logMu.Lock()
-	defer c.logMu.Unlock()
-	if c.logClosed {
-		return
-	}
-	c.opts.Logf("qliksim cloud: "+format, args...)
-}
-
-// cloudLogWriter routes http.Server's error log to logf.
-type cloudLogWriter struct{ c *Cloud }
-
-func (l cloudLogWriter) Write(p []byte) (int, error) {
-	l.c.logf("%s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+// logf logs through the lifecycle, which goes quiet after Close.
+func (c *Cloud) logf(format string, args ...any) { c.life.printf(format, args...) }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"net/netip"
@@ -96,20 +95,14 @@ type QlikView struct {
 	url  string // "http://127.0.0.1:PORT"
 	host string // "127.0.0.1:PORT"
 
-	srv      *http.Server
-	serving  sync.WaitGroup
-	inflight sync.WaitGroup
+	life lifecycle
 
 	mu          sync.Mutex
-	closed      bool
 	loginURL    string
 	trusted     []netip.Addr
 	safeForward []string // lower-case hosts, with or without port
 	tickets     map[string]*qvTicket
 	sessions    map[string]QlikViewSession // by cookie value
-
-	logMu     sync.Mutex
-	logClosed bool // once set, log lines are dropped
 
 	stats struct {
 		issued, invalid, consumed, rejected atomic.Int64
@@ -154,6 +147,7 @@ func NewQlikView(opts QlikViewOptions) (*QlikView, error) {
 		safeForward: lowerAll(opts.SafeForwardHosts),
 		tickets:     map[string]*qvTicket{},
 		sessions:    map[string]QlikViewSession{},
+		life:        lifecycle{prefix: "qliksim: ", logf: opts.Logf},
 	}
 	if opts.TLS {
 		q.pki = opts.PKI
@@ -172,10 +166,10 @@ func NewQlikView(opts QlikViewOptions) (*QlikView, error) {
 	if opts.TLS {
 		q.url = "https://" + q.host
 	}
-	q.srv = &http.Server{
-		Handler:           q.track(http.HandlerFunc(q.serve)),
+	srv := &http.Server{
+		Handler:           q.life.track(http.HandlerFunc(q.serve)),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(qvLogWriter{q}, "", 0),
+		ErrorLog:          q.life.errorLog(),
 		// NTLM authenticates a connection, not a request: each connection
 		// carries its own handshake state.
 		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
@@ -185,21 +179,9 @@ func NewQlikView(opts QlikViewOptions) (*QlikView, error) {
 		Protocols: http1Only(),
 	}
 	if opts.TLS {
-		q.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{q.pki.server}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{q.pki.server}, MinVersion: tls.VersionTLS12}
 	}
-	q.serving.Add(1)
-	go func() {
-		defer q.serving.Done()
-		var err error
-		if opts.TLS {
-			err = q.srv.ServeTLS(ln, "", "")
-		} else {
-			err = q.srv.Serve(ln)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			q.logf("QlikView server stopped: %v", err)
-		}
-	}()
+	q.life.serve("QlikView", srv, ln)
 	q.logf("QlikView web server %s (trusted IPs %v, NTLM %v)", q.url, opts.TrustedIPs, opts.Credentials != nil)
 	return q, nil
 }
@@ -311,21 +293,7 @@ func (q *QlikView) Stats() QlikViewStats {
 
 // Close stops the server, closes every connection and waits for running
 // handlers to return.
-func (q *QlikView) Close() {
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return
-	}
-	q.closed = true
-	q.mu.Unlock()
-	_ = q.srv.Close()
-	q.serving.Wait()
-	q.inflight.Wait()
-	q.logMu.Lock()
-	q.logClosed = true
-	q.logMu.Unlock()
-}
+func (q *QlikView) Close() { q.life.close() }
 
 // serve routes by path. IIS matches paths without regard to case, and
 // clients in the field spell QvAJAXZfc three ways, so routing does too.
@@ -351,42 +319,8 @@ func (q *QlikView) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// track counts running handlers so that Close can wait for them.
-func (q *QlikView) track(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q.mu.Lock()
-		if q.closed {
-			q.mu.Unlock()
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		q.inflight.Add(1)
-		q.mu.Unlock()
-		defer q.inflight.Done()
-		h.ServeHTTP(w, r)
-	})
-}
-
-// logf passes a line to Logf unless the simulator is closed (Logf may be a
-// finished test's t.Logf).
-func (q *QlikView) logf(format string, args ...any) {
-	if q.opts.Logf == nil {
-		return
-	}
-	q.logMu.Lock()
-	defer q.logMu.Unlock()
-	if q.logClosed {
-		return
-	}
-	q.opts.Logf("qliksim: "+format, args...)
-}
-
-type qvLogWriter struct{ q *QlikView }
-
-func (l qvLogWriter) Write(p []byte) (int, error) {
-	l.q.logf("%s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+// logf logs through the lifecycle, which goes quiet after Close.
+func (q *QlikView) logf(format string, args ...any) { q.life.printf(format, args...) }
 
 func copyQVSession(s QlikViewSession) QlikViewSession {
 	s.Groups = append([]string(nil), s.Groups...)

@@ -2,13 +2,10 @@ package qliksim
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,17 +70,11 @@ type Sense struct {
 	proxyRestURI string
 	cookieName   string
 
-	hubSrv, qpsSrv *http.Server
-	serving        sync.WaitGroup // Serve goroutines
-	inflight       sync.WaitGroup // running handlers; Add only under mu while !closed
+	life lifecycle
 
 	mu        sync.Mutex
-	closed    bool
 	moduleURL string
 	st        state
-
-	logMu     sync.Mutex
-	logClosed bool // once set, log lines are dropped: Logf may be a finished test's t.Logf
 
 	stats struct {
 		ticketsIssued, ticketsConsumed, ticketsRejected atomic.Int64
@@ -126,6 +117,7 @@ func NewSense(opts SenseOptions) (*Sense, error) {
 		cookieName: "X-Qlik-Session",
 		moduleURL:  opts.ModuleURL,
 		st:         newState(),
+		life:       lifecycle{prefix: "qliksim: ", logf: opts.Logf},
 	}
 	if opts.Prefix != "" {
 		s.hubBase = "/" + opts.Prefix + "/"
@@ -153,40 +145,24 @@ func NewSense(opts SenseOptions) (*Sense, error) {
 	s.hubURL = scheme + "://" + dialAddr(hubLn.Addr()) + s.hubBase + "hub/"
 	s.proxyRestURI = "https://" + dialAddr(qpsLn.Addr()) + s.qpsBase
 
-	errLog := log.New(logWriter{s}, "", 0)
-	s.hubSrv = &http.Server{
-		Handler:           s.track(http.HandlerFunc(s.serveHub)),
+	hubSrv := &http.Server{
+		Handler:           s.life.track(http.HandlerFunc(s.serveHub)),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          errLog,
-	}
-	s.qpsSrv = &http.Server{
-		Handler:           s.track(http.HandlerFunc(s.serveQPS)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          errLog,
-		TLSConfig:         s.qpsTLSConfig(),
+		ErrorLog:          s.life.errorLog(),
 	}
 	if opts.HubTLS {
-		s.hubSrv.TLSConfig = &tls.Config{
+		hubSrv.TLSConfig = &tls.Config{
 			Certificates: []tls.Certificate{pki.server},
 			MinVersion:   tls.VersionTLS12,
 		}
 	}
-
-	s.serving.Add(2)
-	go func() {
-		defer s.serving.Done()
-		var err error
-		if opts.HubTLS {
-			err = s.hubSrv.ServeTLS(hubLn, "", "")
-		} else {
-			err = s.hubSrv.Serve(hubLn)
-		}
-		s.serveEnded("hub", err)
-	}()
-	go func() {
-		defer s.serving.Done()
-		s.serveEnded("QPS", s.qpsSrv.ServeTLS(qpsLn, "", ""))
-	}()
+	s.life.serve("hub", hubSrv, hubLn)
+	s.life.serve("QPS", &http.Server{
+		Handler:           s.life.track(http.HandlerFunc(s.serveQPS)),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          s.life.errorLog(),
+		TLSConfig:         s.qpsTLSConfig(),
+	}, qpsLn)
 	s.logf("Sense virtual proxy %q: hub %s, QPS %s, cookie %s", opts.Prefix, s.hubURL, s.proxyRestURI, s.cookieName)
 	return s, nil
 }
@@ -215,24 +191,7 @@ func (s *Sense) qpsTLSConfig() *tls.Config {
 
 // Close stops both servers, closes every connection and waits for running
 // handlers to return.
-func (s *Sense) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.closed = true
-	s.mu.Unlock()
-
-	_ = s.hubSrv.Close()
-	_ = s.qpsSrv.Close()
-	s.serving.Wait()
-	s.inflight.Wait()
-
-	s.logMu.Lock()
-	s.logClosed = true
-	s.logMu.Unlock()
-}
+func (s *Sense) Close() { s.life.close() }
 
 // HubURL is the hub's address, e.g. "http://127.0.0.1:PORT/hr/hub/".
 func (s *Sense) HubURL() string { return s.hubURL }
@@ -280,51 +239,8 @@ func (s *Sense) Session(id string) (SessionData, bool) {
 	return copySession(sd), true
 }
 
-// track counts running handlers so that Close can wait for them; requests
-// that arrive while closing are refused.
-func (s *Sense) track(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		s.inflight.Add(1)
-		s.mu.Unlock()
-		defer s.inflight.Done()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (s *Sense) serveEnded(name string, err error) {
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		s.logf("%s server stopped: %v", name, err)
-	}
-}
-
-// logf passes a line to Logf unless the simulator is closed: http.Server may
-// still report a connection error after Close, when a test's t.Logf panics.
-func (s *Sense) logf(format string, args ...any) {
-	if s.opts.Logf == nil {
-		return
-	}
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	if s.logClosed {
-		return
-	}
-	s.opts.Logf("qliksim: "+format, args...)
-}
-
-// logWriter routes http.Server's error log (TLS handshake failures above
-// all) to logf.
-type logWriter struct{ s *Sense }
-
-func (l logWriter) Write(p []byte) (int, error) {
-	l.s.logf("%s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+// logf logs through the lifecycle, which goes quiet after Close.
+func (s *Sense) logf(format string, args ...any) { s.life.printf(format, args...) }
 
 // dialAddr turns a listener address into one a client can dial: a wildcard
 // listen address becomes loopback.

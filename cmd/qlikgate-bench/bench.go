@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/qlikgate/qlikgate/providers/static"
+	"github.com/qlikgate/qlikgate/web"
+)
+
+// bench runs everything the options ask for and returns the report, which
+// holds whatever was measured even when an error stopped the run.
+func bench(ctx context.Context, o options, logw io.Writer) (*report, error) {
+	began := time.Now()
+	progress := func(format string, args ...any) { fmt.Fprintf(logw, "qlikgate-bench: "+format+"\n", args...) }
+	rep := &report{Date: today(), Machine: currentMachine()}
+	var err error
+	if o.url != "" {
+		err = benchURL(ctx, o, rep, progress)
+	} else {
+		err = benchLocal(ctx, o, rep, progress)
+	}
+	rep.Setup.Seconds = time.Since(began).Round(100 * time.Millisecond).Seconds()
+	rep.noteBusyRuns()
+	return rep, err
+}
+
+// benchLocal starts Qlik, the directory and qlikgate, then measures.
+func benchLocal(ctx context.Context, o options, rep *report, progress func(string, ...any)) error {
+	dir, err := os.MkdirTemp("", "qlikgate-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	rep.Setup = localSetup(o)
+	if slices.Contains(o.flows, flowStatic) && o.argon2Time > 0 {
+		// First, while nothing else runs: the ceiling of static logins.
+		progress("measuring argon2id at the static provider's cost")
+		if rep.Argon2, err = measureArgon2(ctx, o.argon2Time); err != nil {
+			return err
+		}
+	}
+	users := accounts(o.users)
+	hash, err := static.HashPassword(benchPassword, static.DefaultArgon2)
+	if err != nil {
+		return fmt.Errorf("hashing the virtual users' password: %w", err)
+	}
+	svc, err := startServices(o, dir, users, rep, progress)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	mod, err := prepareModule(ctx, o, dir, svc.site, svc.dir, users, hash, progress)
+	if err != nil {
+		return err
+	}
+	e := entrance{start: svc.site.hubURL(), hubShowsUser: true}
+	for _, flow := range o.flows {
+		if flow == flowLDAP && svc.dir == nil {
+			continue
+		}
+		progress("flow %s: %d virtual users, %s", flow, o.users, span(o.mainWindow()))
+		r, prof, err := measureChildFlow(ctx, o, flow, e, mod, svc.site, svc.dir, users)
+		if err != nil {
+			return err
+		}
+		rep.Flows = append(rep.Flows, r)
+		if prof != nil {
+			rep.Profile = prof
+		}
+	}
+	if !o.compare {
+		return nil
+	}
+	parts := moduleParts{site: svc.site, dir: svc.dir, users: users, hash: hash,
+		logFile: filepath.Join(dir, "inprocess.log"), logLevel: o.logLevel}
+	rep.Comparison, err = compareFlows(ctx, o, parts, progress)
+	return err
+}
+
+// preparedModule is a qlikgate binary with its configuration, ready to be
+// started once per flow.
+type preparedModule struct {
+	bin, config, publicURL, logFile string
+}
+
+// prepareModule writes qlikgate's configuration and builds (or takes) the
+// binary.
+func prepareModule(ctx context.Context, o options, dir string, site *senseSite, d *directory, users []account, hash string, progress func(string, ...any)) (preparedModule, error) {
+	listen, err := freeAddr()
+	if err != nil {
+		return preparedModule{}, err
+	}
+	pm := preparedModule{publicURL: "http://" + listen + "/", logFile: filepath.Join(dir, "qlikgate.log"), bin: o.qlikgateBin}
+	mc := moduleConfig{
+		Listen: listen, PublicURL: pm.publicURL, LogLevel: o.logLevel, Users: users, PasswordHash: hash,
+		Sense: senseSettings{
+			ProxyRestURI: site.proxyRestURI(), HubURL: site.hubURL(),
+			ClientCert: site.files.ClientCert, ClientKey: site.files.ClientKey, Root: site.files.Root,
+		},
+	}
+	if d != nil {
+		lc := ldapConfig(d)
+		mc.LDAP = &ldapSettings{URL: lc.URLs[0], CAFile: lc.CAFile, BindDN: lc.BindDN, BindPassword: lc.BindPassword,
+			UserBase: lc.UserBase, GroupBase: lc.GroupBase}
+	}
+	if pm.config, err = writeModuleConfig(dir, mc); err != nil {
+		return preparedModule{}, err
+	}
+	if pm.bin == "" {
+		progress("building qlikgate")
+		if pm.bin, err = buildModule(ctx, dir, o.cpuProfile != ""); err != nil {
+			return preparedModule{}, err
+		}
+	}
+	return pm, nil
+}
+
+// measureChildFlow starts `qlikgate serve` afresh, so that each flow gets
+// its own peak RSS and opens its own QPS connections, and measures one
+// flow against it.
+func measureChildFlow(ctx context.Context, o options, flow string, e entrance, pm preparedModule, site *senseSite, d *directory, users []account) (flowResult, *profileSummary, error) {
+	profiling := o.cpuProfile != "" && flow == o.profileFlow
+	var pprofAddr string
+	if profiling {
+		var err error
+		if pprofAddr, err = freeAddr(); err != nil {
+			return flowResult{}, nil, err
+		}
+	}
+	child, err := startChild(ctx, pm.bin, pm.config, pm.publicURL, pm.logFile, pprofAddr)
+	if err != nil {
+		return flowResult{}, nil, err
+	}
+	defer child.stop()
+	pids := toolPIDs(d)
+	pids["qlikgate"] = child.pid()
+	t := runTarget{label: "qlikgate serve (child process)", publicURL: pm.publicURL, pids: pids, rssPID: child.pid()}
+	e.moduleURL = pm.publicURL
+	w := o.mainWindow()
+	var prof *profiler
+	var onMeasure func()
+	if profiling {
+		onMeasure = func() { prof = startProfile(ctx, pprofAddr, w.duration) }
+	}
+	r, err := measureFlow(ctx, flow, flowFor(flow, e, users, d != nil), w, site, t, onMeasure)
+	if err != nil {
+		return flowResult{}, nil, err
+	}
+	if err := child.alive(); err != nil {
+		return flowResult{}, nil, err
+	}
+	var sum *profileSummary
+	if prof != nil {
+		if sum, err = prof.finish(ctx, flow, o.cpuProfile); err != nil {
+			return r, nil, err
+		}
+	}
+	return r, sum, nil
+}
+
+// localSetup describes what benchLocal measures.
+func localSetup(o options) setup {
+	sec := web.DefaultSecurity()
+	return setup{
+		Module: fmt.Sprintf("`qlikgate serve -config …` as a child process, built from ./cmd/qlikgate; log.level %s (text, to a file); "+
+			"providers static (argon2id, static.DefaultArgon2) and ldap; target sense-ticket", o.logLevel),
+		Qlik: fmt.Sprintf("qliksim Sense virtual proxy in the tool's process (%s certificates, ticket TTL %s), started afresh for every run",
+			keyName(o.pki), o.ticketTTL),
+		Users: o.users, Rate: o.rate, Duration: o.duration.String(), Requests: o.requests, Warmup: o.warmup.String(), LogLevel: o.logLevel,
+		TicketTTL: o.ticketTTL.String(),
+		Security: fmt.Sprintf("defaults (max_attempts %d, ip_max_attempts %d, lockout %s, failure_delay %s); one account per virtual user, "+
+			"only successful logins, so the throttle and the failure floor never engage", sec.MaxAttempts, sec.IPMaxAttempts, sec.Lockout, sec.FailureDelay),
+	}
+}
+
+func keyName(pki string) string {
+	if pki == "rsa" {
+		return "RSA 2048"
+	}
+	return "ECDSA P-256"
+}
+
+func span(w window) string {
+	s := fmt.Sprintf("%s after %s warm-up", w.duration, w.warmup)
+	if w.requests > 0 {
+		s = fmt.Sprintf("%d flows after %s warm-up", w.requests, w.warmup)
+	}
+	if w.rate > 0 {
+		s += fmt.Sprintf(", offered at %.0f/s", w.rate)
+	}
+	return s
+}

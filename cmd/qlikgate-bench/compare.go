@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// compareFlows runs each comparable flow against the pooled and the naive
+// variant, one after the other, with the same virtual users, window and a
+// fresh simulated Sense site each time.
+func compareFlows(ctx context.Context, o options, p moduleParts, progress func(string, ...any)) ([]comparison, error) {
+	var out []comparison
+	for _, flow := range []string{flowSSO, flowLDAP} {
+		if !slices.Contains(o.flows, flow) || (flow == flowLDAP && p.dir == nil) {
+			continue
+		}
+		var res [2]flowResult
+		for i, variant := range []string{variantPooled, variantNaive} {
+			progress("comparison: %s, %s variant", flow, variant)
+			r, err := runVariant(ctx, flow, variant, o.compareWindow(), p)
+			if err != nil {
+				return out, fmt.Errorf("comparison %s (%s): %w", flow, variant, err)
+			}
+			res[i] = r
+		}
+		out = append(out, newComparison(flow, res[0], res[1]))
+	}
+	return out, nil
+}
+
+func runVariant(ctx context.Context, flow, variant string, w window, p moduleParts) (flowResult, error) {
+	m, err := startInProcess(ctx, variant, p)
+	if err != nil {
+		return flowResult{}, err
+	}
+	defer func() { _ = m.stop() }()
+	e := entrance{start: p.site.hubURL(), moduleURL: m.publicURL, hubShowsUser: true}
+	t := runTarget{label: variant + " (in-process)", publicURL: m.publicURL, pids: toolPIDs(p.dir)}
+	return measureFlow(ctx, flow, flowFor(flow, e, p.users, p.dir != nil), w, p.site, t, nil)
+}
+
+// flowFor is the flow of this name against a module started by the tool,
+// each virtual user signing in as its own account. The sso flow's first
+// logins use the directory when there is one: a static login's argon2id
+// memory would stay in the process's RSS (Go returns freed memory to the
+// system only gradually) and hide what the hand-off itself needs.
+func flowFor(name string, e entrance, users []account, haveLDAP bool) flowSpec {
+	static := func(i int) signIn {
+		return signIn{provider: staticProviderID, directory: staticDirectory, account: users[i]}
+	}
+	ldap := func(i int) signIn {
+		return signIn{provider: ldapProviderID, directory: ldapDirectory, account: users[i]}
+	}
+	switch {
+	case name == flowLDAP:
+		return loginFlow(name, e, ldap)
+	case name == flowSSO && haveLDAP:
+		return ssoFlow(e, ldap)
+	case name == flowSSO:
+		return ssoFlow(e, static)
+	default:
+		return loginFlow(name, e, static)
+	}
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/qlikgate/qlikgate/web/webtest"
+)
+
+// sessionCookie is the name of qlikgate's session cookie.
+const sessionCookie = "qlikgate"
+
+// flowSpec is one kind of flow that virtual users repeat.
+type flowSpec struct {
+	name string
+	// prepare readies virtual user i (its browser; for sso, a first
+	// login) and returns it. Preparation is not measured.
+	prepare func(ctx context.Context, i int) (*virtualUser, error)
+}
+
+// virtualUser repeats one flow.
+type virtualUser struct {
+	// iterate runs the flow once; module is the part of its time spent
+	// waiting on qlikgate (the rest is the hub and the client).
+	iterate func(ctx context.Context) (module time.Duration, err error)
+	close   func()
+}
+
+// entrance is where virtual users go in and what they must find at Qlik.
+type entrance struct {
+	// start is where a full login starts: the Qlik hub, which sends an
+	// anonymous browser to qlikgate with proxyRestUri and targetId, or
+	// (-url mode) qlikgate's entry URL.
+	start     string
+	moduleURL string // qlikgate's public URL, ending in "/"
+	// hubShowsUser is set when Qlik is qliksim, whose hub page names the
+	// signed-in user: the flow then checks it is DIRECTORY\user.
+	hubShowsUser bool
+}
+
+// signIn is one account at one provider.
+type signIn struct {
+	provider  string // provider id posted with the form; "" leaves the form's choice
+	directory string // the Qlik user directory the hub must show
+	account
+}
+
+// loginFlow is a full login per iteration: a new browser session opens
+// Qlik, is sent to the login page, posts the form (CSRF token and flow id
+// from the page) and follows the hand-off until the hub has consumed the
+// ticket. Each virtual user signs in as its own account.
+func loginFlow(name string, e entrance, who func(i int) signIn) flowSpec {
+	return flowSpec{name: name, prepare: func(ctx context.Context, i int) (*virtualUser, error) {
+		b, err := newBrowser(e.moduleURL)
+		if err != nil {
+			return nil, err
+		}
+		s := who(i)
+		return &virtualUser{close: b.close, iterate: func(ctx context.Context) (time.Duration, error) {
+			b.forget()
+			_, _, module, err := fullLogin(ctx, b, e, s)
+			return module, err
+		}}, nil
+	}}
+}
+
+// ssoFlow is the single sign-on hand-off: each virtual user signs in once
+// (not measured), then repeatedly comes back to qlikgate's entry URL, as a
+// browser does when its Qlik session has ended, and is handed over to Qlik
+// at once. Every iteration presents the cookie of that first login, as the
+// many users a virtual user stands for would each present their own:
+// keeping the cookie qlikgate sets would make one browser bounce back
+// dozens of times a second, which the redirect-loop guard rightly stops.
+// The entry URL carries the targetId the proxy made for this virtual user;
+// the proxy's own redirect is not repeated (it is Qlik's work, and qliksim
+// keeps every targetId for ten minutes).
+func ssoFlow(e entrance, who func(i int) signIn) flowSpec {
+	return flowSpec{name: flowSSO, prepare: func(ctx context.Context, i int) (*virtualUser, error) {
+		b, err := newBrowser(e.moduleURL)
+		if err != nil {
+			return nil, err
+		}
+		s := who(i)
+		entry, base, _, err := fullLogin(ctx, b, e, s)
+		if err != nil {
+			b.close()
+			return nil, fmt.Errorf("first login of %s: %w", s.name, err)
+		}
+		c := b.cookie(e.moduleURL, sessionCookie)
+		if c == nil {
+			b.close()
+			return nil, fmt.Errorf("first login of %s: qlikgate set no %q cookie", s.name, sessionCookie)
+		}
+		signedIn := &http.Cookie{Name: c.Name, Value: c.Value, Path: base}
+		return &virtualUser{close: b.close, iterate: func(ctx context.Context) (time.Duration, error) {
+			if err := b.setCookie(e.moduleURL, signedIn); err != nil {
+				return 0, err
+			}
+			p, module, err := b.get(ctx, entry)
+			if err != nil {
+				return module, err
+			}
+			return module, checkAtQlik(p, e, s)
+		}}, nil
+	}}
+}
+
+// fullLogin signs in from a new browser session. It returns the entry URL
+// qlikgate was reached at and the path qlikgate's pages live under.
+func fullLogin(ctx context.Context, b *browser, e entrance, s signIn) (entry, base string, module time.Duration, err error) {
+	page, m1, err := b.get(ctx, e.start)
+	module += m1
+	if err != nil {
+		return "", "", module, err
+	}
+	if page.Status != http.StatusOK || !page.IsLoginPage() {
+		return "", "", module, fmt.Errorf("opening %s: want the login page, got %d at %s", e.start, page.Status, page.URL.Path)
+	}
+	form, err := page.LoginForm(s.name, s.password)
+	if err != nil {
+		return "", "", module, err
+	}
+	if s.provider != "" {
+		form.Set("provider", s.provider)
+	}
+	action, err := formAction(page)
+	if err != nil {
+		return "", "", module, err
+	}
+	hub, m2, err := b.submit(ctx, action, form)
+	module += m2
+	if err != nil {
+		return "", "", module, err
+	}
+	if err := checkAtQlik(hub, e, s); err != nil {
+		return "", "", module, err
+	}
+	actionURL, _ := url.Parse(action)
+	return page.URL.String(), strings.TrimSuffix(actionURL.Path, "login"), module, nil
+}
+
+// checkAtQlik checks that a navigation ended signed in at Qlik.
+func checkAtQlik(p webtest.Page, e entrance, s signIn) error {
+	switch {
+	case p.Status == http.StatusTooManyRequests:
+		return errors.New("throttled by qlikgate (429): the run is distorted")
+	case p.Status != http.StatusOK:
+		return fmt.Errorf("ended with %d at %s%s", p.Status, p.URL.Host, p.URL.Path)
+	case p.IsLoginPage():
+		msg := p.Message()
+		if msg == "" {
+			msg = "no message"
+		}
+		return fmt.Errorf("ended on the login page (%s)", msg)
+	case e.hubShowsUser:
+		want := s.directory + `\` + s.name
+		if got := p.HubUser(); got != want {
+			return fmt.Errorf("the hub shows %q, want %q", got, want)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/qlikgate/qlikgate/qlik/qliksim"
+)
+
+// report is everything one run measured. Its JSON form is stable for
+// scripts; the table is for people.
+type report struct {
+	Date       string          `json:"date"`
+	Machine    machine         `json:"machine"`
+	Setup      setup           `json:"setup"`
+	Argon2     *argon2Rate     `json:"argon2id,omitempty"`
+	Flows      []flowResult    `json:"flows"`
+	Comparison []comparison    `json:"comparison,omitempty"`
+	Profile    *profileSummary `json:"cpu_profile,omitempty"`
+	Notes      []string        `json:"notes,omitempty"`
+}
+
+type machine struct {
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model,omitempty"`
+	GoVersion string `json:"go_version"`
+}
+
+type setup struct {
+	Module    string  `json:"module"` // what was measured
+	Qlik      string  `json:"qlik"`
+	Users     int     `json:"users"`
+	Rate      float64 `json:"rate_per_s,omitempty"` // offered flows per second; 0: closed loop
+	Duration  string  `json:"duration,omitempty"`
+	Requests  int     `json:"requests,omitempty"`
+	Warmup    string  `json:"warmup"`
+	LogLevel  string  `json:"log_level,omitempty"`
+	Security  string  `json:"security"`
+	Directory string  `json:"directory,omitempty"`
+	TicketTTL string  `json:"qliksim_ticket_ttl,omitempty"`
+	Seconds   float64 `json:"total_seconds"`
+}
+
+// flowResult is one measured run of one flow.
+type flowResult struct {
+	Flow          string        `json:"flow"`
+	Module        string        `json:"module"`
+	Users         int           `json:"users"`
+	Completed     int           `json:"completed"`
+	Errors        int           `json:"errors"`
+	Seconds       float64       `json:"seconds"`
+	Throughput    float64       `json:"throughput_per_s"`
+	Latency       latencyStats  `json:"latency"`
+	ModuleLatency latencyStats  `json:"qlikgate_latency"` // the part spent waiting on qlikgate
+	PeakRSS       int64         `json:"peak_rss_bytes,omitempty"`
+	QPS           *qpsCounts    `json:"qps,omitempty"`
+	CPU           *cpuShare     `json:"cpu,omitempty"`
+	ErrorSamples  []errorSample `json:"error_samples,omitempty"`
+}
+
+func newFlowResult(flow, module string, w window, m measurement) flowResult {
+	r := flowResult{
+		Flow: flow, Module: module, Users: w.users,
+		Completed: len(m.latency), Seconds: m.elapsed.Seconds(),
+		Latency: percentiles(m.latency), ModuleLatency: percentiles(m.module),
+		ErrorSamples: topErrors(m.errors, 5),
+	}
+	for _, n := range m.errors {
+		r.Errors += n
+	}
+	if m.elapsed > 0 {
+		r.Throughput = float64(r.Completed) / m.elapsed.Seconds()
+	}
+	return r
+}
+
+// qpsCounts are qliksim's counters over the whole run (a fresh simulator
+// and a fresh qlikgate, preparation and warm-up included), so Handshakes is
+// the number of connections qlikgate opened; the Window counts are those of
+// the measured window, the steady state.
+type qpsCounts struct {
+	TicketsIssued   int64 `json:"tickets_issued"`
+	TicketsConsumed int64 `json:"tickets_consumed"`
+	TicketsRejected int64 `json:"tickets_rejected"` // at the hub: unknown, reused or expired
+	TLSHandshakes   int64 `json:"tls_handshakes"`
+	// PerThousand is TLSHandshakes per 1,000 TicketsIssued: one handshake
+	// per ticket is 1,000; kept connections make it at most the concurrent
+	// connections once 1,000 tickets have been issued.
+	PerThousand      float64 `json:"tls_handshakes_per_1000_tickets"`
+	WindowTickets    int64   `json:"window_tickets_issued"`
+	WindowHandshakes int64   `json:"window_tls_handshakes"`
+	// Reused holds when the handshakes are bounded by the virtual users
+	// (who never have more than one request each in flight), not by the
+	// tickets: at most two connections per virtual user, since Go's HTTP
+	// transport keeps a connection whose dial finished after its request
+	// was served on another one that came free.
+	Reused bool `json:"connections_reused"`
+}
+
+func newQPSCounts(start, end qliksim.SenseStats, users int) *qpsCounts {
+	q := &qpsCounts{
+		TicketsIssued:    end.TicketsIssued,
+		TicketsConsumed:  end.TicketsConsumed,
+		TicketsRejected:  end.TicketsRejected,
+		TLSHandshakes:    end.TLSHandshakes,
+		WindowTickets:    end.TicketsIssued - start.TicketsIssued,
+		WindowHandshakes: end.TLSHandshakes - start.TLSHandshakes,
+	}
+	if q.TicketsIssued > 0 {
+		q.PerThousand = float64(q.TLSHandshakes) * 1000 / float64(q.TicketsIssued)
+	}
+	q.Reused = q.TLSHandshakes <= int64(2*users) && q.TLSHandshakes < q.TicketsIssued
+	return q
+}
+
+// comparison is one flow measured against qlikgate's pooled path and
+// against the naive client, under the same load.
+type comparison struct {
+	Flow   string     `json:"flow"`
+	Pooled flowResult `json:"pooled"`
+	Naive  flowResult `json:"naive"`
+	// ThroughputRatio is pooled ÷ naive flows per second.
+	ThroughputRatio float64 `json:"throughput_ratio"`
+	// P50Ratio and P99Ratio are naive ÷ pooled latency.
+	P50Ratio float64 `json:"p50_ratio"`
+	P99Ratio float64 `json:"p99_ratio"`
+}
+
+func newComparison(flow string, pooled, naive flowResult) comparison {
+	c := comparison{Flow: flow, Pooled: pooled, Naive: naive}
+	if naive.Throughput > 0 {
+		c.ThroughputRatio = pooled.Throughput / naive.Throughput
+	}
+	if pooled.Latency.P50 > 0 {
+		c.P50Ratio = naive.Latency.P50 / pooled.Latency.P50
+	}
+	if pooled.Latency.P99 > 0 {
+		c.P99Ratio = naive.Latency.P99 / pooled.Latency.P99
+	}
+	return c
+}
+
+// busyThreshold is the share of the CPU other processes may take during a
+// run before the report warns that its numbers are lower bounds.
+const busyThreshold = 10
+
+// noteBusyRuns adds a note for every run during which processes outside
+// the run (or the hypervisor) took a noticeable share of the CPU.
+func (r *report) noteBusyRuns() {
+	check := func(f flowResult) {
+		if c := f.CPU; c != nil && c.OtherPct+c.StealPct > busyThreshold {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s (%s): other processes and the hypervisor took %.0f%% of the CPU during the run; "+
+				"its throughput is a lower bound and its latencies an upper bound: rerun on a quiet machine", f.Flow, f.Module, c.OtherPct+c.StealPct))
+		}
+	}
+	for _, f := range r.Flows {
+		check(f)
+	}
+	for _, c := range r.Comparison {
+		check(c.Pooled)
+		check(c.Naive)
+	}
+}
+
+// errorCount is the number of failed flows in the whole report.
+func (r *report) errorCount() int {
+	n := 0
+	for _, f := range r.Flows {
+		n += f.Errors
+	}
+	for _, c := range r.Comparison {
+		n += c.Pooled.Errors + c.Naive.Errors
+	}
+	return n
+}
+
+func (r *report) writeJSONFile(path string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the report: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+func today() string { return time.Now().UTC().Format("2006-01-02 15:04 UTC") }

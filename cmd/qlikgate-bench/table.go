@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// writeTable prints the report for people.
+func (r *report) writeTable(w io.Writer) {
+	m := r.Machine
+	cpu := fmt.Sprintf("%d CPUs", m.CPUs)
+	if m.CPUModel != "" {
+		cpu += " (" + m.CPUModel + ")"
+	}
+	fmt.Fprintf(w, "\nqlikgate-bench  %s  %s/%s, %s, %s\n", r.Date, m.OS, m.Arch, cpu, m.GoVersion)
+	s := r.Setup
+	span := s.Duration + " per flow"
+	if s.Requests > 0 {
+		span = fmt.Sprintf("%d flows per flow kind", s.Requests)
+	}
+	fmt.Fprintf(w, "qlikgate: %s\nQlik: %s\n", s.Module, s.Qlik)
+	if s.Directory != "" {
+		fmt.Fprintf(w, "directory: %s\n", s.Directory)
+	}
+	if s.Rate > 0 {
+		span += fmt.Sprintf(", offered at %.0f flows/s (latency from each flow's scheduled start)", s.Rate)
+	}
+	fmt.Fprintf(w, "load: %d virtual users, %s after %s warm-up; security: %s\n", s.Users, span, s.Warmup, s.Security)
+	if a := r.Argon2; a != nil {
+		fmt.Fprintf(w, "argon2id %s: %.1f hashes/s on %d cores (%.1f/s on one)\n", a.Params, a.PerSecond, a.Threads, a.PerSecondOne)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "flow\tflows/s\tp50 ms\tp90 ms\tp99 ms\tqlikgate p50/p99 ms\terrors\tpeak RSS\t"+qpsHeader+"\t")
+	for _, f := range r.Flows {
+		writeFlowRow(tw, f.Flow, f, "")
+	}
+	tw.Flush()
+	for _, f := range r.Flows {
+		writeErrors(w, f)
+	}
+	if len(r.Comparison) > 0 {
+		fmt.Fprintf(w, "\npooled vs naive (qlikgate's web layer in-process, same load; ratio = pooled ÷ naive flows/s)\n\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "flow\tflows/s\tp50 ms\tp90 ms\tp99 ms\tqlikgate p50/p99 ms\terrors\tpeak RSS\t"+qpsHeader+"\tratio\t")
+		for _, c := range r.Comparison {
+			writeFlowRow(tw, c.Flow+" pooled", c.Pooled, fmt.Sprintf("%.2f×", c.ThroughputRatio))
+			writeFlowRow(tw, c.Flow+" naive", c.Naive, "")
+		}
+		tw.Flush()
+		for _, c := range r.Comparison {
+			writeErrors(w, c.Pooled)
+			writeErrors(w, c.Naive)
+		}
+	}
+	if p := r.Profile; p != nil {
+		fmt.Fprintf(w, "\nCPU profile of qlikgate during %q: %s\n%s", p.Flow, p.File, p.Top)
+	}
+	fmt.Fprintf(w, "\nColumns: flows/s and latencies are whole flows (qlikgate and the hub); \"qlikgate\" is the part spent waiting on qlikgate.\n"+
+		"QPS handshakes: in the whole run (the connections qlikgate opened) / in the measured window; per 1,000 tickets: over the whole run. "+
+		"CPU: share of all cores during the window; \"other\" is processes outside the run plus hypervisor steal.\n"+
+		"qlikgate µs/flow: its CPU time per flow; alone /s: the flows per second that makes on all cores, if qlikgate had the machine to itself (an extrapolation).\n")
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// qpsHeader names the columns after peak RSS.
+const qpsHeader = "QPS handshakes run / window\tper 1,000 tickets\tCPU % qlikgate/tool/slapd/other\tqlikgate µs/flow\talone /s"
+
+// writeFlowRow writes one row; extra, when not empty, is a last column.
+func writeFlowRow(tw io.Writer, label string, f flowResult, extra string) {
+	rss, hs, per, cpu, us, alone := "–", "–", "–", "–", "–", "–"
+	if f.PeakRSS > 0 {
+		rss = fmt.Sprintf("%.0f MiB", float64(f.PeakRSS)/(1<<20))
+	}
+	if q := f.QPS; q != nil {
+		hs = fmt.Sprintf("%d / %d", q.TLSHandshakes, q.WindowHandshakes)
+		per = fmt.Sprintf("%.1f", q.PerThousand)
+	}
+	if c := f.CPU; c != nil {
+		cpu = fmt.Sprintf("%.0f/%.0f/%.0f/%.0f", c.QlikgatePct, c.ToolPct, c.SlapdPct, c.OtherPct+c.StealPct)
+		if c.Capacity > 0 {
+			us, alone = fmt.Sprintf("%.0f", c.QlikgateMicros), fmt.Sprintf("%.0f", c.Capacity)
+		}
+	}
+	if extra != "" {
+		extra += "\t"
+	}
+	fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f / %.2f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label, f.Throughput,
+		f.Latency.P50, f.Latency.P90, f.Latency.P99, f.ModuleLatency.P50, f.ModuleLatency.P99, f.Errors, rss, hs, per, cpu, us, alone, extra)
+}
+
+func writeErrors(w io.Writer, f flowResult) {
+	for _, e := range f.ErrorSamples {
+		fmt.Fprintf(w, "  %s (%s): %d× %s\n", f.Flow, f.Module, e.Count, e.Message)
+	}
+}

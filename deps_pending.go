@@ -14,7 +14,6 @@ import (
 	_ "github.com/oauth2-proxy/mockoidc"
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/prometheus/client_golang/prometheus/promhttp"
-	_ "github.com/rbcervilla/redisstore/v9"
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/zitadel/oidc/v3/example/server/exampleop"
 	_ "github.com/zitadel/oidc/v3/example/server/storage"

@@ -51,8 +51,12 @@ type SessionConfig struct {
 	// qlikgate only sees users when Qlik sends them back, not while they
 	// work in Qlik, so keep it well above Qlik's own inactivity timeout.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	// Store is where sessions live; only "cookie" exists today.
+	// Store is where sessions live: "cookie" (in the browser, signed and
+	// encrypted; one instance) or "redis" (in Redis, shared by every
+	// instance behind a load balancer, with login throttling and logout).
 	Store string `yaml:"store"`
+	// Redis is the server of store: redis.
+	Redis RedisConfig `yaml:"redis"`
 }
 
 // UIConfig is the `ui:` block: what the pages look like and speak, changed
@@ -94,7 +98,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Server:   ServerConfig{Listen: ":8080", ReadinessInterval: time.Minute},
-		Session:  SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie"},
+		Session:  SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie", Redis: DefaultRedis()},
 		Security: DefaultSecurity(),
 		UI:       UIConfig{Title: "Qlik sign-in", PrimaryColor: "#006580", DefaultLanguage: "en"},
 	}
@@ -164,8 +168,17 @@ func (c SessionConfig) Validate() error {
 	if c.IdleTimeout < 0 || (c.IdleTimeout > 0 && c.IdleTimeout < time.Minute) {
 		errs = append(errs, fmt.Errorf("idle_timeout: %v must be 0 (off) or at least 1m", c.IdleTimeout))
 	}
-	if c.Store != "cookie" {
-		errs = append(errs, fmt.Errorf("store: %q is not supported: use \"cookie\"", c.Store))
+	switch c.Store {
+	case "cookie":
+		// A Redis URL with the cookie store is a half-done switch: the
+		// instances would not share sessions, throttling or logout.
+		if c.Redis.URL != "" {
+			errs = append(errs, errors.New(`redis.url: set, but store is "cookie": write store: redis to keep sessions in Redis, or remove session.redis`))
+		}
+	case "redis":
+		errs = append(errs, keyed("redis.", c.Redis.Validate()))
+	default:
+		errs = append(errs, fmt.Errorf("store: %q is not supported: use \"cookie\" or \"redis\"", c.Store))
 	}
 	return errors.Join(errs...)
 }

@@ -128,6 +128,11 @@ func New(o Options) (*Server, error) {
 	if s.sessions, err = newSessionStore(o.Config.Session, base, secure, s.sameSite(secure), s.now); err != nil {
 		return nil, err
 	}
+	if o.Config.Session.Store == "redis" {
+		if err = s.useRedis(o.Config); err != nil {
+			return nil, err
+		}
+	}
 	if !secure && !isLoopback(pub.Hostname()) {
 		s.log.Warn("public_url is plain http: session cookies are sent without the Secure flag; serve qlikgate over https",
 			"public_url", o.Config.Server.PublicURL)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -79,6 +80,14 @@ type sessionStore struct {
 	lifetime time.Duration
 	idle     time.Duration
 	now      func() time.Time
+	// signing are the HKDF signing keys, the current secret's first, and
+	// options the cookie's: what a server-side store is built from.
+	signing [][]byte
+	options sessions.Options
+	// server is store when sessions live on the server (Redis), nil for
+	// the cookie store; log reports its failures.
+	server serverSideStore
+	log    *slog.Logger
 
 	// revoked are the ids of sessions signed out on this instance, until
 	// they would have expired anyway: the cookie is stateless, so a copy of
@@ -92,7 +101,7 @@ type sessionStore struct {
 // Sessions made with previous secrets are still read; new ones use the
 // current secret.
 func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.SameSite, now func() time.Time) (*sessionStore, error) {
-	var keyPairs [][]byte
+	var keyPairs, signing [][]byte
 	for _, secret := range append([]string{cfg.Secret}, cfg.PreviousSecrets...) {
 		hashKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "qlikgate session signing v1", 64)
 		if err != nil {
@@ -103,6 +112,7 @@ func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.
 			return nil, fmt.Errorf("session: derive encryption key: %w", err)
 		}
 		keyPairs = append(keyPairs, hashKey, blockKey)
+		signing = append(signing, hashKey)
 	}
 	s := sessions.NewCookieStore(keyPairs...)
 	s.Options = &sessions.Options{
@@ -113,12 +123,25 @@ func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.
 		SameSite: sameSite,
 	}
 	s.MaxAge(s.Options.MaxAge)
-	return &sessionStore{store: s, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: map[string]time.Time{}}, nil
+	return &sessionStore{store: s, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: map[string]time.Time{},
+		signing: signing, options: *s.Options}, nil
 }
 
+// serverSideStore keeps sessions on the server under an id in the cookie.
+type serverSideStore interface {
+	sessions.Store
+	// renew makes the next save use a new id and delete the current one.
+	renew(sess *sessions.Session)
+}
+
+// storedSID marks, in a session's Values, the SID of the state the
+// server-side store holds under the session's id ("" for none).
+type storedSID struct{}
+
 // revoke refuses the state's session id from now on (on this instance).
+// A server-side store needs none of this: clear deletes the session there.
 func (s *sessionStore) revoke(st *state) {
-	if st.User == nil {
+	if st.User == nil || s.server != nil {
 		return
 	}
 	s.mu.Lock()
@@ -153,8 +176,12 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 			}
 		}
 	} else {
+		if s.server != nil {
+			s.log.Error("the session store failed: treating the browser as not signed in", "event", "session_store_failed", "cause", err.Error())
+		}
 		sess.Values = map[any]any{}
 	}
+	stored := st.SID
 	if st.SID == "" {
 		st.SID, st.CSRF = randomID(), randomID()
 	}
@@ -170,6 +197,9 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 			st.SeenAt = now.Unix()
 		}
 	}
+	if s.server != nil {
+		sess.Values[storedSID{}] = stored
+	}
 	return sess, st
 }
 
@@ -181,8 +211,19 @@ func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *sessio
 		return fmt.Errorf("session: encode: %w", err)
 	}
 	sess.Values[stateKey] = string(b)
+	if s.server != nil {
+		// A new sign-in (or the end of one) gets a new id, so an id known
+		// before it is worthless after it.
+		if stored, _ := sess.Values[storedSID{}].(string); sess.ID != "" && stored != st.SID {
+			s.server.renew(sess)
+		}
+		sess.Options.MaxAge = int((s.keepFor(st) + time.Second - 1) / time.Second)
+	}
 	if err := sess.Save(r, w); err != nil {
 		return fmt.Errorf("session: save: %w", err)
+	}
+	if s.server != nil {
+		sess.Values[storedSID{}] = st.SID
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/qlikgate/qlikgate/check"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
+	"github.com/qlikgate/qlikgate/web"
 )
 
 // openForCheck opens each provider and target on its own, so that one
@@ -20,6 +21,7 @@ func openForCheck(ctx context.Context, cfg *config, log *slog.Logger) (subjects 
 	if cfg.Server.TLS.CertFile != "" || cfg.Server.TLS.KeyFile != "" {
 		subjects = append(subjects, check.Subject{Label: "server.tls", Diagnoser: serverTLS{tls: cfg.Server.TLS, publicURL: cfg.Server.PublicURL}})
 	}
+	subjects = append(subjects, web.SessionStoreChecks(cfg.Session)...)
 	for i, p := range cfg.Providers {
 		label := fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, p.Kind.Name)
 		env := providers.Env{CallbackURL: cfg.publicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}

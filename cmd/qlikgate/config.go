@@ -234,6 +234,7 @@ func (o *opened) checks(c *config) []check.Subject {
 	if c.Server.TLS.CertFile != "" {
 		out = append(out, check.Subject{Label: "server.tls", Diagnoser: serverTLS{tls: c.Server.TLS, publicURL: c.Server.PublicURL}})
 	}
+	out = append(out, web.SessionStoreChecks(c.Session)...)
 	for i, p := range o.providers {
 		out = append(out, subject(fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, c.Providers[i].Kind.Name), c.Providers[i].Kind.ConfigKey, p.Impl, nil))
 	}

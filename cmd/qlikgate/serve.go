@@ -79,6 +79,9 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (srv *web.Server,
 		closeAll()
 		return nil, nil, err
 	}
+	// The server holds the Redis client of session.store: redis.
+	closeProviders := closeAll
+	closeAll = func() { closeProviders(); _ = srv.Close() }
 	return srv, closeAll, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/qlikgate/qlikgate/providers"
@@ -123,6 +124,11 @@ func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.
 		SameSite: sameSite,
 	}
 	s.MaxAge(s.Options.MaxAge)
+	for _, c := range s.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(stateSerializer{})
+		}
+	}
 	return &sessionStore{store: s, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: map[string]time.Time{},
 		signing: signing, options: *s.Options}, nil
 }
@@ -301,4 +307,31 @@ func (st *state) noteHandoff(now time.Time) (looping bool) {
 	st.Handoffs = slices.DeleteFunc(st.Handoffs, func(t int64) bool { return t < cut })
 	st.Handoffs = append(st.Handoffs, now.UnixMilli())
 	return len(st.Handoffs) > loopLimit
+}
+
+// stateSerializer carries the session's one value, the state JSON, through
+// securecookie as it is. Gorilla's default gob serializer would describe
+// the map's types in every cookie and compile that description on every
+// request; signing and encryption stay securecookie's.
+type stateSerializer struct{}
+
+func (stateSerializer) Serialize(src any) ([]byte, error) {
+	m, ok := src.(map[any]any)
+	if !ok {
+		return nil, fmt.Errorf("session: cannot serialize %T", src)
+	}
+	raw, _ := m[stateKey].(string)
+	return []byte(raw), nil
+}
+
+func (stateSerializer) Deserialize(src []byte, dst any) error {
+	m, ok := dst.(*map[any]any)
+	if !ok {
+		return fmt.Errorf("session: cannot deserialize into %T", dst)
+	}
+	if *m == nil {
+		*m = map[any]any{}
+	}
+	(*m)[stateKey] = string(src)
+	return nil
 }

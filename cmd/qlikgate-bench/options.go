@@ -78,7 +78,7 @@ Flags:
 	fs.DurationVar(&o.argon2Time, "argon2-time", 2*time.Second, "how long to measure the argon2id hash rate beside the static flow (0: skip)")
 	fs.StringVar(&o.slapd, "slapd", "auto", "LDAP directory: auto (start slapd when installed), require, off")
 	fs.StringVar(&o.pki, "pki", "rsa", "key type of the simulated Sense site: rsa (2048, like a QMC export) or ecdsa")
-	fs.DurationVar(&o.ticketTTL, "ticket-ttl", 500*time.Millisecond, "qliksim ticket lifetime (see README: keeps the simulator's expiry sweep small)")
+	fs.DurationVar(&o.ticketTTL, "ticket-ttl", time.Minute, "qliksim ticket lifetime (Qlik: one minute)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "qlikgate's log.level (info is the default a deployment runs with)")
 	fs.StringVar(&o.qlikgateBin, "qlikgate", "", "use this qlikgate binary instead of building ./cmd/qlikgate")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the report as JSON to this file")

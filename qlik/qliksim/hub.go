@@ -188,7 +188,7 @@ func (s *Sense) redirectToModule(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	now := s.opts.Now()
 	s.st.prune(now)
-	s.st.targets[id] = target{uri: targetURI, expires: now.Add(targetIDTTL)}
+	s.st.addTarget(id, target{uri: targetURI, expires: now.Add(targetIDTTL)})
 	s.mu.Unlock()
 
 	q := "proxyRestUri=" + lowerPercentEncode(s.proxyRestURI) + "&targetId=" + id

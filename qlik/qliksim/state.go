@@ -42,6 +42,29 @@ type state struct {
 	targets  map[string]target
 	sessions map[string]SessionData
 	users    map[string]bool // userKey of every user that ever had a session
+
+	// Tickets and targetIds live for a fixed time and the clock only moves
+	// forward, so the order they were added in is the order they expire in:
+	// prune only looks at the front, however many are live (a load test
+	// keeps tens of thousands).
+	ticketOrder, targetOrder []expiring
+}
+
+type expiring struct {
+	key     string
+	expires time.Time
+}
+
+// addTicket remembers an issued ticket.
+func (st *state) addTicket(key string, t *ticket) {
+	st.tickets[key] = t
+	st.ticketOrder = append(st.ticketOrder, expiring{key, t.expires})
+}
+
+// addTarget remembers a targetId.
+func (st *state) addTarget(key string, t target) {
+	st.targets[key] = t
+	st.targetOrder = append(st.targetOrder, expiring{key, t.expires})
 }
 
 func newState() state {
@@ -53,19 +76,22 @@ func newState() state {
 	}
 }
 
-// prune drops expired tickets and targetIds. It runs on every state change,
-// which is cheap at test scale and needs no background goroutine.
+// prune drops expired tickets and targetIds. It runs on every state change
+// and needs no background goroutine.
 func (st *state) prune(now time.Time) {
-	for k, t := range st.tickets {
-		if !now.Before(t.expires) {
-			delete(st.tickets, k)
-		}
+	st.ticketOrder = popExpired(st.ticketOrder, now, func(k string) { delete(st.tickets, k) })
+	st.targetOrder = popExpired(st.targetOrder, now, func(k string) { delete(st.targets, k) })
+}
+
+func popExpired(q []expiring, now time.Time, drop func(string)) []expiring {
+	i := 0
+	for i < len(q) && !now.Before(q[i].expires) {
+		drop(q[i].key)
+		i++
 	}
-	for k, t := range st.targets {
-		if !now.Before(t.expires) {
-			delete(st.targets, k)
-		}
-	}
+	// Reslicing is O(1); append reallocates without the dropped prefix
+	// once the capacity runs out, so memory stays bounded.
+	return q[i:]
 }
 
 // userKey identifies a user. Qlik compares user directories and ids without

@@ -57,7 +57,7 @@ func (s *Sense) handleTicket(w http.ResponseWriter, r *http.Request, _ []string)
 		plainError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	s.st.tickets[tk] = &ticket{user: user, expires: now.Add(s.opts.TicketTTL)}
+	s.st.addTicket(tk, &ticket{user: user, expires: now.Add(s.opts.TicketTTL)})
 	s.mu.Unlock()
 
 	s.stats.ticketsIssued.Add(1)

@@ -5,18 +5,18 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/Azure/go-ntlmssp"
+
+	"github.com/qlikgate/qlikgate/check"
 )
 
 // webTicketClient calls GetWebTicket.aspx. One per target, built once, so
@@ -81,7 +81,7 @@ func newWebTicketClient(cfg *Config) (*webTicketClient, error) {
 
 // caPool is the system roots plus the PEM certificates in path.
 func caPool(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+	certs, err := check.ReadCerts(path)
 	if err != nil {
 		return nil, err
 	}
@@ -89,24 +89,8 @@ func caPool(path string) (*x509.CertPool, error) {
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
-	n := 0
-	for rest := data; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		pool.AddCert(cert)
-		n++
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+	for _, c := range certs {
+		pool.AddCert(c)
 	}
 	return pool, nil
 }

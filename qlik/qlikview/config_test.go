@@ -150,7 +150,7 @@ func TestOpenCAFile(t *testing.T) {
 		t.Fatalf("got %v, want a ca_file error", err)
 	}
 	c.CAFile = writeFile(t, "notpem.pem", "hello")
-	if _, err := Open(qlik.Common{ID: "qv"}, c, qlik.Env{}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+	if _, err := Open(qlik.Common{ID: "qv"}, c, qlik.Env{}); err == nil || !strings.Contains(err.Error(), "ca_file: ") || !strings.Contains(err.Error(), "no certificate found") {
 		t.Fatalf("got %v, want a ca_file error", err)
 	}
 	c.CAFile = ""

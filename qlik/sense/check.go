@@ -60,7 +60,7 @@ func (s *site) certificateChecks(now time.Time) []check.Result {
 		certName, keyName = "pfx_file "+s.cfg.PFXFile, "pfx_file "+s.cfg.PFXFile+" (key)"
 	}
 	rootName := "root_ca_file " + s.cfg.RootCAFile
-	roots, err := readCerts(s.cfg.RootCAFile)
+	roots, err := check.ReadCerts(s.cfg.RootCAFile)
 	if err != nil { // Open read it a moment ago
 		return []check.Result{check.Fail(rootName, err.Error(), fixExport)}
 	}

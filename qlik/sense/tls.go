@@ -3,13 +3,14 @@ package sense
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/qlikgate/qlikgate/check"
 )
 
 // clientTLS builds the mutual-TLS configuration from the certificates
@@ -53,7 +54,7 @@ func clientTLS(c *Config) (*tls.Config, *x509.Certificate, error) {
 	}
 	pool := x509.NewCertPool()
 	if c.RootCAFile != "" {
-		roots, err := readCerts(c.RootCAFile)
+		roots, err := check.ReadCerts(c.RootCAFile)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("root_ca_file: %w", err))
 		}
@@ -92,37 +93,4 @@ func looseKeyFile(c *Config) (string, os.FileMode, bool) {
 		}
 	}
 	return "", 0, false
-}
-
-// readCerts reads PEM certificates, or a single DER certificate (root.cer
-// from a Windows-format export).
-func readCerts(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []*x509.Certificate
-	for rest := data; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		c, err := x509.ParseCertificate(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: no certificate found (want PEM or DER)", path)
-		}
-		out = append(out, c)
-	}
-	return out, nil
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/static"
-	"github.com/qlikgate/qlikgate/qlik/qliksim"
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
@@ -134,39 +133,21 @@ func TestServeBadConfigExitsWithoutListening(t *testing.T) {
 }
 
 func TestServeEndToEnd(t *testing.T) {
-	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	dir := t.TempDir()
-	if _, err := sim.PKI().WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := static.HashPassword("alicepw", static.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	publicURL := "http://" + addr + "/"
+	site := newSimSite(t, "hr", "alicepw")
+	sim, dir, publicURL := site.sim, site.dir, site.publicURL
 	cfg := fmt.Sprintf(`
 server: {listen: %q, public_url: %q}
 session: {secret_file: secret.txt}
 log: {format: json, level: debug}
 providers:
   - {id: local, kind: static, directory: CORP, static: {users: [{username: alice, password_hash: %q, groups: [Sales]}]}}
-targets:
-  - id: sense
-    kind: sense-ticket
-    sense: {proxy_rest_uri: %q, client_cert_file: client.pem, client_key_file: client_key.pem, root_ca_file: root.pem, hub_url: %q}
-`, addr, publicURL, hash, sim.ProxyRestURI(), sim.HubURL())
+`, site.addr, publicURL, site.hash) + site.targets()
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "secret.txt"), []byte(strings.Repeat("k", 48)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sim.SetModuleURL(publicURL)
 
 	r := start(t, "serve", "-config", filepath.Join(dir, "config.yaml"))
 	r.waitFor(t, "healthz", func() bool {

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/qlikgate/qlikgate/providers/static"
-	"github.com/qlikgate/qlikgate/qlik/qliksim"
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
@@ -20,22 +18,9 @@ import (
 // without dropping the listener; a broken one is refused with its problems
 // and the running one stays.
 func TestServeReloadsOnSIGHUP(t *testing.T) {
-	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	dir := t.TempDir()
-	if _, err := sim.PKI().WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := static.HashPassword("pw", static.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	publicURL := "http://" + addr + "/"
-	path := filepath.Join(dir, "config.yaml")
+	site := newSimSite(t, "hr", "pw")
+	publicURL := site.publicURL
+	path := filepath.Join(site.dir, "config.yaml")
 	write := func(title, extra string) {
 		cfg := fmt.Sprintf(`
 server: {listen: %q, public_url: %q}
@@ -44,11 +29,7 @@ ui: {title: %q}
 %s
 providers:
   - {id: local, kind: static, directory: CORP, static: {users: [{username: alice, password_hash: %q}]}}
-targets:
-  - id: sense
-    kind: sense-ticket
-    sense: {proxy_rest_uri: %q, client_cert_file: client.pem, client_key_file: client_key.pem, root_ca_file: root.pem, hub_url: %q}
-`, addr, publicURL, strings.Repeat("k", 40), title, extra, hash, sim.ProxyRestURI(), sim.HubURL())
+`, site.addr, publicURL, strings.Repeat("k", 40), title, extra, site.hash) + site.targets()
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -16,9 +16,6 @@ import (
 	"time"
 
 	"github.com/kardianos/service"
-
-	"github.com/qlikgate/qlikgate/providers/static"
-	"github.com/qlikgate/qlikgate/qlik/qliksim"
 )
 
 func TestServiceArgs(t *testing.T) {
@@ -197,28 +194,14 @@ func TestServiceCommand(t *testing.T) {
 // Sense site and returns its path and qlikgate's URL.
 func serviceTestConfig(t *testing.T) (string, string) {
 	t.Helper()
-	sim, err := qliksim.NewSense(qliksim.SenseOptions{Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	dir := t.TempDir()
-	if _, err := sim.PKI().WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := static.HashPassword("pw", static.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
+	site := newSimSite(t, "", "pw")
+	dir, addr := site.dir, site.addr
 	cfg := fmt.Sprintf(`
 server: {listen: %q, public_url: "http://%s/"}
 session: {secret: %q}
 log: {format: json}
 providers: [{id: local, kind: static, directory: CORP, static: {users: [{username: u, password_hash: %q}]}}]
-targets:
-  - {id: sense, kind: sense-ticket, sense: {proxy_rest_uri: %q, client_cert_file: client.pem, client_key_file: client_key.pem, root_ca_file: root.pem, hub_url: %q}}
-`, addr, addr, strings.Repeat("s", 40), hash, sim.ProxyRestURI(), sim.HubURL())
+`, addr, addr, strings.Repeat("s", 40), site.hash) + site.targets()
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

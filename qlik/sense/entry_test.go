@@ -57,6 +57,7 @@ func entryTarget(t testing.TB) *TicketTarget {
 	cfg.AllowedRedirectHosts = []string{"qlik.corp.local", "lb.corp.local:8443"}
 	tt := &TicketTarget{site: &site{id: "sense", cfg: *cfg, log: slog.New(slog.DiscardHandler)}}
 	tt.allowed, tt.redirectHosts = allowlists(cfg)
+	tt.home = withSlash(cfg.ProxyRestURI)
 	return tt
 }
 

@@ -23,6 +23,7 @@ type site struct {
 	cfg     Config
 	qps     *qpsClient
 	allowed map[string]string // canonical QPS base → base as configured
+	home    string            // proxy_rest_uri as configured, with its trailing slash
 	// redirectHosts are the scheme+host:port values a TargetUri may have.
 	redirectHosts map[string]bool
 	log           *slog.Logger
@@ -47,6 +48,7 @@ func openSite(c qlik.Common, cfg *Config, log *slog.Logger) (*site, error) {
 	}
 	s := &site{id: c.ID, cfg: *cfg, qps: newQPSClient(tlsConf, cfg.Timeout), log: log}
 	s.allowed, s.redirectHosts = allowlists(cfg)
+	s.home = withSlash(cfg.ProxyRestURI)
 	return s, nil
 }
 
@@ -58,10 +60,7 @@ func allowlists(cfg *Config) (qps map[string]string, redirect map[string]bool) {
 	redirect[hub.Scheme+"://"+urlHostPort(hub)] = true
 	for _, raw := range append([]string{cfg.ProxyRestURI}, cfg.AllowedProxyRestURIs...) {
 		canon, _ := canonicalQPS(raw)
-		base := raw
-		if !strings.HasSuffix(base, "/") {
-			base += "/"
-		}
+		base := withSlash(raw)
 		qps[canon] = base
 		u, _ := url.Parse(base)
 		redirect["https://"+net.JoinHostPort(strings.ToLower(u.Hostname()), "443")] = true
@@ -99,7 +98,7 @@ var targetIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-f
 // The proxyRestUri must be the configured one or allowlisted: the module
 // authenticates to it with the site's client certificate.
 func (t *site) ParseEntry(q url.Values) (qlik.Entry, error) {
-	e := qlik.Entry{ProxyRestURI: t.allowed[mustCanon(t.cfg.ProxyRestURI)]}
+	e := qlik.Entry{ProxyRestURI: t.home}
 	if raw := q.Get("proxyRestUri"); raw != "" {
 		canon, err := canonicalQPS(raw)
 		if err != nil {
@@ -120,9 +119,12 @@ func (t *site) ParseEntry(q url.Values) (qlik.Entry, error) {
 	return e, nil
 }
 
-func mustCanon(raw string) string {
-	c, _ := canonicalQPS(raw)
-	return c
+// withSlash is a QPS base in the form requests use: with its trailing slash.
+func withSlash(base string) string {
+	if strings.HasSuffix(base, "/") {
+		return base
+	}
+	return base + "/"
 }
 
 // base returns the QPS base for an entry. An entry stored in a session is
@@ -135,7 +137,7 @@ func (t *site) base(e qlik.Entry) string {
 			}
 		}
 	}
-	return t.allowed[mustCanon(t.cfg.ProxyRestURI)]
+	return t.home
 }
 
 // endUserSessions ends every proxy session of the user on this virtual

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -99,6 +100,10 @@ func newCertReloader(files TLSConfig, log *slog.Logger) (*certReloader, error) {
 		return nil, fmt.Errorf("server.tls: %w", err)
 	}
 	r.cert, r.stamp, r.checked = &cert, stamp, time.Now()
+	// Unix permissions only: on Windows, ACLs decide and qlikgate cannot judge them.
+	if st, err := os.Stat(files.KeyFile); err == nil && runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		log.Warn("server.tls.key_file can be read by other users; chmod 600 it", "file", files.KeyFile, "mode", st.Mode().Perm().String())
+	}
 	return r, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -126,5 +127,23 @@ func TestCertReloaderKeepsOldPairOnBrokenFiles(t *testing.T) {
 	}
 	if _, err := newCertReloader(TLSConfig{CertFile: filepath.Join(dir, "nope.pem"), KeyFile: "x"}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("missing files accepted")
+	}
+}
+
+func TestLooseTLSKeyWarns(t *testing.T) {
+	dir := t.TempDir()
+	writePair(t, dir, 9)
+	files := TLSConfig{CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem")}
+	for _, mode := range []os.FileMode{0o600, 0o644} {
+		if err := os.Chmod(files.KeyFile, mode); err != nil {
+			t.Fatal(err)
+		}
+		var logs strings.Builder
+		if _, err := newCertReloader(files, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if warned := strings.Contains(logs.String(), "can be read by other users"); warned != (mode == 0o644) {
+			t.Errorf("mode %v: warned %v", mode, warned)
+		}
 	}
 }

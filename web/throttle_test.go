@@ -46,11 +46,22 @@ func TestThrottleRules(t *testing.T) {
 // failures into any window of length lockout.
 func TestThrottleNeverExceedsLimitPerWindow(t *testing.T) {
 	cfg := SecurityConfig{MaxAttempts: 5, IPMaxAttempts: 1000, Lockout: 10 * time.Minute}
-	th := &throttle{cfg: cfg, store: newMemoryAttempts(cfg.Lockout, 100)}
+	failures := attackAsFastAsAllowed(t, &throttle{cfg: cfg, store: newMemoryAttempts(cfg.Lockout, 100)}, 60)
+	// The back-off grows: the last waits are the full lockout.
+	if gap := failures[59].Sub(failures[58]); gap < cfg.Lockout {
+		t.Errorf("late gap %v, want the full lockout", gap)
+	}
+}
+
+// attackAsFastAsAllowed fails n logins for one user, each the moment th
+// allows it, checks that no window of length lockout holds more than
+// max_attempts of them, and returns their times.
+func attackAsFastAsAllowed(t *testing.T, th *throttle, n int) []time.Time {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	var failures []time.Time
-	for len(failures) < 60 {
+	for len(failures) < n {
 		w, err := th.wait(ctx, "u:x:alice", "ip:1", now)
 		if err != nil {
 			t.Fatal(err)
@@ -63,20 +74,17 @@ func TestThrottleNeverExceedsLimitPerWindow(t *testing.T) {
 		now = now.Add(time.Millisecond)
 	}
 	for i := range failures {
-		n := 0
+		k := 0
 		for _, f := range failures[i:] {
-			if f.Sub(failures[i]) < cfg.Lockout {
-				n++
+			if f.Sub(failures[i]) < th.cfg.Lockout {
+				k++
 			}
 		}
-		if n > cfg.MaxAttempts {
-			t.Fatalf("%d failures within %v starting at failure %d", n, cfg.Lockout, i)
+		if k > th.cfg.MaxAttempts {
+			t.Fatalf("%d failures within %v starting at failure %d", k, th.cfg.Lockout, i)
 		}
 	}
-	// The back-off grows: the last waits are the full lockout.
-	if gap := failures[59].Sub(failures[58]); gap < cfg.Lockout {
-		t.Errorf("late gap %v, want the full lockout", gap)
-	}
+	return failures
 }
 
 func TestMemoryAttemptsBounded(t *testing.T) {

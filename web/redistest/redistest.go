@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qlikgate/qlikgate/internal/testca"
 )
 
 // RequireEnv names the environment variable that makes a missing
@@ -91,14 +93,15 @@ func start(bin, dir string, useTLS bool) (*Server, error) {
 	if !useTLS {
 		args = append(args, "--port", port)
 	} else {
-		files, pool, err := writeCerts(dir)
+		// 127.0.0.1 only: tests connect as localhost to see a name mismatch.
+		files, ca, err := testca.WriteServer(dir, "redistest CA", "127.0.0.1")
 		if err != nil {
 			return nil, err
 		}
-		s.URL, s.CAFile = "rediss://"+addr+"/0", files.ca
-		s.tls = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-		args = append(args, "--port", "0", "--tls-port", port, "--tls-cert-file", files.cert, "--tls-key-file", files.key,
-			"--tls-ca-cert-file", files.ca, "--tls-auth-clients", "no")
+		s.URL, s.CAFile = "rediss://"+addr+"/0", files.CA
+		s.tls = &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"}
+		args = append(args, "--port", "0", "--tls-port", port, "--tls-cert-file", files.Cert, "--tls-key-file", files.Key,
+			"--tls-ca-cert-file", files.CA, "--tls-auth-clients", "no")
 	}
 	s.cmd = exec.Command(bin, args...)
 	dieWithParent(s.cmd)

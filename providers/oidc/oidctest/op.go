@@ -28,12 +28,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
+
+	"github.com/qlikgate/qlikgate/internal/testca"
 )
 
 // OP is a running OpenID provider.
@@ -69,13 +72,16 @@ func start(t testing.TB, useTLS bool) *OP {
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
-		ca, err := newTestCA()
+		ca, err := testca.New("oidctest CA")
+		if err == nil {
+			o.tls, err = ca.ServerTLS()
+		}
 		if err != nil {
 			t.Fatalf("oidctest: %v", err)
 		}
-		o.tls, o.roots = ca.serverConfig, ca.pool
+		o.roots = ca.Pool()
 		o.caFile = filepath.Join(t.TempDir(), "oidctest-ca.pem")
-		if err := ca.writeCert(o.caFile); err != nil {
+		if err := os.WriteFile(o.caFile, ca.CertPEM, 0o600); err != nil {
 			t.Fatalf("oidctest: %v", err)
 		}
 	}

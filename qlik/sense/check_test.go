@@ -3,14 +3,12 @@ package sense
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qlikgate/qlikgate/check"
-	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/qlik/qliksim"
 )
 
@@ -50,28 +48,19 @@ func dump(rs []check.Result) string {
 // mod changed its configuration or files, and diagnoses it.
 func diagnoseSim(t *testing.T, opts qliksim.SenseOptions, mod func(*testing.T, *Config, qliksim.Files, *qliksim.PKI)) []check.Result {
 	t.Helper()
-	opts.Logf = t.Logf
-	sim, err := qliksim.NewSense(opts)
-	if err != nil {
-		t.Fatal(err)
+	if opts.PKI == nil { // mod needs the site's PKI before the target opens
+		pki, err := qliksim.NewPKI(opts.ServerNames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.PKI = pki
 	}
-	t.Cleanup(sim.Close)
-	files, err := sim.PKI().WriteFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.ProxyRestURI = sim.ProxyRestURI()
-	cfg.ClientCertFile, cfg.ClientKeyFile, cfg.RootCAFile = files.ClientCert, files.ClientKey, files.Root
-	cfg.HubURL = sim.HubURL()
-	cfg.Timeout = 5 * time.Second
-	if mod != nil {
-		mod(t, cfg, files, sim.PKI())
-	}
-	tgt, err := OpenTicket(qlik.Common{ID: "sense"}, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("OpenTicket: %v", err)
-	}
+	_, tgt := simTarget(t, opts, func(c *Config, f qliksim.Files) {
+		c.Timeout = 5 * time.Second
+		if mod != nil {
+			mod(t, c, f, opts.PKI)
+		}
+	})
 	t.Cleanup(tgt.qps.http.CloseIdleConnections)
 	return tgt.Diagnose(context.Background())
 }

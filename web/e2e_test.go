@@ -257,6 +257,7 @@ func TestSingleSignOnAndLogout(t *testing.T) {
 	if got := s.sim.Stats().TicketsIssued; got != 2 {
 		t.Errorf("tickets issued = %d, want 2", got)
 	}
+	checkOneLinePerHandoff(t, s.logs.String(), 2)
 
 	// Logout ends the qlikgate session and the user's proxy sessions.
 	out := b.MustLogout(t, s.srv.URL+"/logout")
@@ -266,6 +267,39 @@ func TestSingleSignOnAndLogout(t *testing.T) {
 	s.openHub(t, b, "") // proxy session gone → module → login page (qlikgate session gone too)
 	// A copy of the signed-in cookie, taken before logout, is refused too.
 	s.openHub(t, hubOnly, "")
+}
+
+// checkOneLinePerHandoff checks that each hand-off was logged as its
+// request's closing line, with the request's and Qlik's facts together,
+// and not a second time as a bare request line.
+func checkOneLinePerHandoff(t *testing.T, logs string, want int) {
+	t.Helper()
+	idRe := regexp.MustCompile(`request_id=(\S+)`)
+	var handoffs int
+	for line := range strings.Lines(logs) {
+		if !strings.Contains(line, "event=handoff ") {
+			continue
+		}
+		handoffs++
+		for _, w := range []string{`msg="handed off to Qlik"`, "target=sense", "user=alice", "qlik_ms=", "method=", "status=302", "duration_ms="} {
+			if !strings.Contains(line, w) {
+				t.Errorf("hand-off line without %s: %s", w, line)
+			}
+		}
+		m := idRe.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("hand-off line without request_id: %s", line)
+			continue
+		}
+		for other := range strings.Lines(logs) {
+			if strings.Contains(other, "request_id="+m[1]+" ") && strings.Contains(other, "event=http_request") {
+				t.Errorf("request %s has a separate request line besides its hand-off: %s", m[1], other)
+			}
+		}
+	}
+	if handoffs != want {
+		t.Errorf("%d hand-off lines, want %d:\n%s", handoffs, want, logs)
+	}
 }
 
 // qlikgateCookie returns qlikgate's session cookie of b.

@@ -242,7 +242,6 @@ func (s *Server) provider(id string) Provider {
 
 // handoff sends a signed-in user to Qlik through target t.
 func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t qlik.Target, e qlik.Entry) error {
-	log := s.logger(c)
 	u := qlikUser(*st.User)
 	start := time.Now()
 	h, err := t.Login(c.Request().Context(), u, e)
@@ -251,7 +250,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 	}
 	s.metrics.observeHandoff(t.ID(), s.kinds[t.ID()], err, time.Since(start))
 	if err != nil {
-		log.Error("hand-off to Qlik failed", "event", "handoff_failed", "target", t.ID(), "user", u.UserID,
+		s.logger(c).Error("hand-off to Qlik failed", "event", "handoff_failed", "target", t.ID(), "user", u.UserID,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		s.saveSession(c, sess, st)
 		switch {
@@ -264,7 +263,8 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		return s.errorPage(c, http.StatusBadGateway, msgQlikRefused)
 	}
 	st.addTarget(t.ID())
-	log.Info("handed off to Qlik", "event", "handoff", "target", t.ID(), "user", u.UserID, "duration_ms", ms(time.Since(start)))
+	closingEvent(c, "handed off to Qlik", slog.String("event", "handoff"), slog.String("target", t.ID()),
+		slog.String("user", u.UserID), slog.Float64("qlik_ms", ms(time.Since(start))))
 	for _, ck := range h.Cookies {
 		c.SetCookie(ck)
 	}

@@ -47,7 +47,7 @@ func (handoffBenchProvider) Login(_ context.Context, username, _ string) (provid
 // logging, security headers, routing, entry parsing, session decode, the
 // redirect-loop guard, session encode and the redirect. Whatever it costs
 // is qlikgate's own CPU per hand-off, before any TLS or QPS. "log=info" is
-// what a deployment runs with (two log lines per hand-off, formatted and
+// what a deployment runs with (one log line per hand-off, formatted and
 // written); "log=off" shows how much of it is logging.
 func BenchmarkHandoffWebLayer(b *testing.B) {
 	for _, bc := range []struct {

@@ -85,7 +85,7 @@ func (s *redisSessions) New(r *http.Request, name string) (*sessions.Session, er
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 	defer cancel()
-	data, err := s.client.Get(ctx, s.prefix+id).Result()
+	data, err := s.client.Get(ctx, s.prefix+id).Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return sess, nil
@@ -107,7 +107,7 @@ func (s *redisSessions) Save(r *http.Request, w http.ResponseWriter, sess *sessi
 	if sess.Options.MaxAge <= 0 {
 		return s.delete(ctx, w, sess, retired)
 	}
-	data, _ := sess.Values[stateKey].(string)
+	data, _ := sess.Values[stateKey].([]byte)
 	ttl := time.Duration(sess.Options.MaxAge) * time.Second
 	if sess.ID != "" {
 		// XX: write only over a session that still exists, so a sign-out

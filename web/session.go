@@ -176,8 +176,8 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 	sess, err := s.store.New(r, sessionName)
 	st := &state{}
 	if err == nil {
-		if raw, ok := sess.Values[stateKey].(string); ok {
-			if json.Unmarshal([]byte(raw), st) != nil {
+		if raw, ok := sess.Values[stateKey].([]byte); ok {
+			if json.Unmarshal(raw, st) != nil {
 				st = &state{}
 			}
 		}
@@ -216,7 +216,7 @@ func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *sessio
 	if err != nil {
 		return fmt.Errorf("session: encode: %w", err)
 	}
-	sess.Values[stateKey] = string(b)
+	sess.Values[stateKey] = b
 	if s.server != nil {
 		// A new sign-in (or the end of one) gets a new id, so an id known
 		// before it is worthless after it.
@@ -320,8 +320,8 @@ func (stateSerializer) Serialize(src any) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("session: cannot serialize %T", src)
 	}
-	raw, _ := m[stateKey].(string)
-	return []byte(raw), nil
+	raw, _ := m[stateKey].([]byte)
+	return raw, nil
 }
 
 func (stateSerializer) Deserialize(src []byte, dst any) error {
@@ -332,6 +332,6 @@ func (stateSerializer) Deserialize(src []byte, dst any) error {
 	if *m == nil {
 		*m = map[any]any{}
 	}
-	(*m)[stateKey] = string(src)
+	(*m)[stateKey] = src // securecookie allocated it for this decode
 	return nil
 }

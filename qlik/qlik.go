@@ -122,7 +122,7 @@ type Kind struct {
 type Env struct {
 	// PublicURL is how browsers reach qlikgate (server.public_url).
 	PublicURL string
-	// Log is the target's logger.
+	// Log is the target's logger; it already names the target (target=<id>).
 	Log *slog.Logger
 }
 

@@ -81,10 +81,10 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*JWTTarg
 	if err != nil {
 		return nil, err
 	}
-	warnKeyFile(log, c.ID, cfg.PrivateKeyFile)
+	warnKeyFile(log, cfg.PrivateKeyFile)
 	if key.alg != jose.RS256 {
 		log.Warn("the signing key is not RSA: Qlik's JWT guide asks for RS256; if the tenant refuses the tokens, create an RSA key with `qlikgate keygen`",
-			"target", c.ID, "alg", string(key.alg))
+			"alg", string(key.alg))
 	}
 	t := &JWTTarget{id: c.ID, cfg: *cfg, key: key, returnHosts: map[string]bool{}, log: log, now: time.Now}
 	t.tenant, _ = tenantOrigin(cfg.TenantURL) // checked by Validate
@@ -95,7 +95,7 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*JWTTarg
 		canon, _ := canonicalHost(h) // checked by Validate
 		t.returnHosts[canon] = true
 	}
-	warnCrossSite(log, c.ID, env.PublicURL, t.tenantBase.Hostname())
+	warnCrossSite(log, env.PublicURL, t.tenantBase)
 	if cfg.CAFile != "" {
 		if t.roots, err = readCAFile(cfg.CAFile); err != nil {
 			return nil, err
@@ -106,9 +106,9 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*JWTTarg
 
 // warnKeyFile warns when the private key is readable by others: anyone who
 // can read it can log in to the tenant as any user.
-func warnKeyFile(log *slog.Logger, target, path string) {
+func warnKeyFile(log *slog.Logger, path string) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("private_key_file is readable by other users; restrict it (chmod 600)", "target", target, "file", path, "mode", fi.Mode().Perm().String())
+		log.Warn("private_key_file is readable by other users; restrict it (chmod 600)", "file", path, "mode", fi.Mode().Perm().String())
 	}
 }
 

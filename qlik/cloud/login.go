@@ -74,7 +74,7 @@ func (t *JWTTarget) destination(e qlik.Entry) string {
 		if dest, err := t.returnTo(e.ReturnTo); err == nil {
 			return dest
 		}
-		t.log.Warn("stored returnto is no longer allowed; sending the user to the tenant's start page", "target", t.id)
+		t.log.Warn("stored returnto is no longer allowed; sending the user to the tenant's start page")
 	}
 	return t.tenant + "/"
 }

@@ -26,14 +26,21 @@ func site(host string) string {
 // warnCrossSite warns at start-up when qlikgate and the tenant are on
 // different sites: the tenant's session cookie is then a third-party
 // cookie on the hand-off page, and browsers that block those will fail
-// every login with the page's cookie message.
-func warnCrossSite(log *slog.Logger, target, publicURL, tenantHost string) {
+// every login with the page's cookie message. Browsers compare the scheme
+// too ("schemeful same-site"), so http and https of one domain are two
+// sites.
+func warnCrossSite(log *slog.Logger, publicURL string, tenant *url.URL) {
 	pu, err := url.Parse(publicURL)
 	if publicURL == "" || err != nil || pu.Hostname() == "" {
 		return
 	}
-	if site(pu.Hostname()) != site(tenantHost) {
-		log.Warn("qlikgate and the Qlik Cloud tenant are on different sites: browsers that block third-party cookies will not keep the tenant session; give the tenant a custom domain under "+site(pu.Hostname()),
-			"target", target, "public_url_site", site(pu.Hostname()), "tenant_site", site(tenantHost))
+	ours, theirs := site(pu.Hostname()), site(tenant.Hostname())
+	switch {
+	case ours != theirs:
+		log.Warn("qlikgate and the Qlik Cloud tenant are on different sites: browsers that block third-party cookies will not keep the tenant session; give the tenant a custom domain under "+ours,
+			"public_url_site", ours, "tenant_site", theirs)
+	case !strings.EqualFold(pu.Scheme, tenant.Scheme):
+		log.Warn("qlikgate's public_url is "+pu.Scheme+" and the Qlik Cloud tenant "+tenant.Scheme+": browsers count them as different sites, so those that block third-party cookies will not keep the tenant session; serve qlikgate over https",
+			"public_url_scheme", pu.Scheme, "tenant_scheme", tenant.Scheme)
 	}
 }

@@ -29,11 +29,12 @@ func TestSite(t *testing.T) {
 	}
 }
 
-// openWithLog opens a target with public_url and returns what it logged.
+// openWithLog opens a target with public_url and returns what it logged,
+// with the logger qlikgate gives a target (it names the target).
 func openWithLog(t *testing.T, cfg *Config, publicURL string) string {
 	t.Helper()
 	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&buf, nil))
+	log := slog.New(slog.NewTextHandler(&buf, nil)).With("target", "cloud")
 	if _, err := Open(context.Background(), qlik.Common{ID: "cloud"}, cfg, qlik.Env{PublicURL: publicURL, Log: log}); err != nil {
 		t.Fatal(err)
 	}
@@ -43,8 +44,19 @@ func openWithLog(t *testing.T, cfg *Config, publicURL string) string {
 func TestOpenWarnings(t *testing.T) {
 	t.Run("cross-site", func(t *testing.T) {
 		cfg := testConfig(t, "https://acme.eu.qlikcloud.com", RS256)
-		if out := openWithLog(t, cfg, "https://login.acme.com/"); !strings.Contains(out, "different sites") || !strings.Contains(out, "custom domain under acme.com") {
+		out := openWithLog(t, cfg, "https://login.acme.com/")
+		if !strings.Contains(out, "different sites") || !strings.Contains(out, "custom domain under acme.com") {
 			t.Errorf("no cross-site warning: %s", out)
+		}
+		if n := strings.Count(out, "target=cloud"); n != 1 {
+			t.Errorf("the warning names the target %d times, want once: %s", n, out)
+		}
+	})
+	t.Run("same domain, plain http", func(t *testing.T) {
+		cfg := testConfig(t, "https://qlik.acme.com", RS256)
+		out := openWithLog(t, cfg, "http://login.acme.com/")
+		if !strings.Contains(out, "different sites") || !strings.Contains(out, "serve qlikgate over https") || !strings.Contains(out, "public_url_scheme=http") {
+			t.Errorf("no warning for http beside an https tenant: %s", out)
 		}
 	})
 	t.Run("same site: custom domain", func(t *testing.T) {

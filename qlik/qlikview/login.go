@@ -85,7 +85,7 @@ func (t *WebTicketTarget) authenticateRedirect(ctx context.Context, ticket strin
 	try := t.cfg.TryURL
 	if e.ReturnTo != "" {
 		if err := t.checkReturn(e.ReturnTo); err != nil {
-			t.log.WarnContext(ctx, "dropping the stored return page; using try_url", "target", t.id, "cause", err.Error())
+			t.log.WarnContext(ctx, "dropping the stored return page; using try_url", "cause", err.Error())
 		} else {
 			try = e.ReturnTo
 		}

@@ -15,7 +15,7 @@ import (
 // or QlikView times it out; qlikgate's own session still ends.
 func (t *WebTicketTarget) Logout(ctx context.Context, _ qlik.User) (qlik.Handoff, error) {
 	if t.cfg.LogoutURL == "" {
-		t.log.DebugContext(ctx, "no logout_url: the QlikView session is left to expire", "target", t.id)
+		t.log.DebugContext(ctx, "no logout_url: the QlikView session is left to expire")
 		return qlik.Handoff{}, nil
 	}
 	return qlik.Handoff{Redirect: t.cfg.LogoutURL}, nil

@@ -83,7 +83,7 @@ func OpenSession(c qlik.Common, cfg *SessionConfig, publicURL string, log *slog.
 	}
 	if hub.Scheme == "http" && !strings.HasSuffix(cfg.SessionCookieName, "-HTTP") {
 		log.Warn("the hub is plain http, where Qlik appends -HTTP to the session cookie name; check session_cookie_name",
-			"target", c.ID, "session_cookie_name", cfg.SessionCookieName, "probably", cfg.SessionCookieName+"-HTTP")
+			"session_cookie_name", cfg.SessionCookieName, "probably", cfg.SessionCookieName+"-HTTP")
 	}
 	s, err := openSite(c, &cfg.Config, log)
 	if err != nil {

@@ -40,11 +40,11 @@ func openSite(c qlik.Common, cfg *Config, log *slog.Logger) (*site, error) {
 	}
 	if path, mode, loose := looseKeyFile(cfg); loose {
 		log.Warn("the Qlik client key can be read by other users: it logs anyone into Qlik Sense; chmod 600 it",
-			"target", c.ID, "file", path, "mode", mode.String())
+			"file", path, "mode", mode.String())
 	}
 	if leaf != nil && time.Now().After(leaf.NotAfter) {
 		log.Warn("the Qlik client certificate has expired: the QPS will refuse every hand-off",
-			"target", c.ID, "not_after", leaf.NotAfter)
+			"not_after", leaf.NotAfter)
 	}
 	s := &site{id: c.ID, cfg: *cfg, qps: newQPSClient(tlsConf, cfg.Timeout), log: log}
 	s.allowed, s.redirectHosts = allowlists(cfg)

@@ -64,7 +64,10 @@ var (
 type Failure struct {
 	Reason   string // machine-readable, logged: "password_expired", "account_disabled"…
 	UserText string // shown to the user when not empty; must not reveal whether the account exists
-	Err      error
+	// ChangeURL is where the user changes an expired password, when the
+	// provider knows one, so that a translated message can link to it.
+	ChangeURL string
+	Err       error
 }
 
 func (f *Failure) Error() string {

@@ -202,7 +202,7 @@ func TestFailureMessages(t *testing.T) {
 		{&providers.Failure{Reason: "account_disabled", UserText: "…"}, "Mit diesem Konto ist eine Anmeldung derzeit nicht möglich. Bitte wenden Sie sich an Ihren IT-Helpdesk."},
 		{&providers.Failure{Reason: "password_expired", UserText: "Your password has expired or must be changed. Change it, then sign in again."},
 			"Ihr Passwort ist abgelaufen oder muss geändert werden. Ändern Sie es und melden Sie sich dann erneut an."},
-		{&providers.Failure{Reason: "password_must_change", UserText: "Your password has expired or must be changed. Change it at https://pw.corp.example/change?u=1, then sign in again."},
+		{&providers.Failure{Reason: "password_must_change", UserText: "Your password has expired or must be changed. Change it at https://pw.corp.example/change?u=1, then sign in again.", ChangeURL: "https://pw.corp.example/change?u=1"},
 			"Ihr Passwort ist abgelaufen oder muss geändert werden. Ändern Sie es unter https://pw.corp.example/change?u=1 und melden Sie sich dann erneut an."},
 		// A reason qlikgate does not know: the provider's own text.
 		{&providers.Failure{Reason: "new_reason", UserText: "Something new."}, "Something new."},

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"math"
-	"regexp"
 	"time"
 
 	"github.com/qlikgate/qlikgate/providers"
@@ -62,8 +61,8 @@ func throttledMessage(wait time.Duration) msg {
 
 // providerText is the message id for a refusal that a provider explains
 // to the user, by its machine-readable Failure.Reason, or "". Providers
-// write their UserText in English; until a Failure carries a message id of
-// its own, the reason is the stable key to translate it by.
+// write their UserText in English; the reason is the stable key to
+// translate it by.
 func providerText(reason string) string {
 	switch reason {
 	case "access_denied":
@@ -80,10 +79,6 @@ func providerText(reason string) string {
 	return ""
 }
 
-// changeURLPattern finds the password-change address the LDAP provider
-// puts into its expiry text (ldap's change_password_url).
-var changeURLPattern = regexp.MustCompile(`https?://[^\s,]+`)
-
 // failureMessage is what the user is told about a refused login: the
 // provider's own explanation when it gave one (translated when qlikgate
 // knows the reason), else fallback.
@@ -96,10 +91,8 @@ func failureMessage(err error, fallback string) msg {
 	switch {
 	case id == "":
 		return msg{raw: f.UserText}
-	case id == "provider.password_expired":
-		if u := changeURLPattern.FindString(f.UserText); u != "" {
-			return msg{id: "provider.password_expired_at", data: map[string]any{"URL": u}}
-		}
+	case id == "provider.password_expired" && f.ChangeURL != "":
+		return msg{id: "provider.password_expired_at", data: map[string]any{"URL": f.ChangeURL}}
 	}
 	return say(id)
 }

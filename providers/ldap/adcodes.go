@@ -51,13 +51,13 @@ func bindFailure(diagnostic, changeURL string, err error) *providers.Failure {
 	case "531":
 		f.Reason, f.UserText = "workstation_restricted", textRestricted
 	case "532":
-		f.Reason, f.UserText = "password_expired", expiredText(changeURL)
+		f.Reason, f.UserText, f.ChangeURL = "password_expired", expiredText(changeURL), changeURL
 	case "533":
 		f.Reason, f.UserText = "account_disabled", textRestricted
 	case "701":
 		f.Reason, f.UserText = "account_expired", textRestricted
 	case "773":
-		f.Reason, f.UserText = "password_must_change", expiredText(changeURL)
+		f.Reason, f.UserText, f.ChangeURL = "password_must_change", expiredText(changeURL), changeURL
 	case "775":
 		// AD says "locked" whatever password was given, so telling the user
 		// would confirm that the account exists: same answer as a wrong password.

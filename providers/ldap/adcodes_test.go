@@ -39,8 +39,16 @@ func TestBindFailure(t *testing.T) {
 		if f.Reason != tt.reason || f.UserText != tt.text || !errors.Is(f, providers.ErrBadCredentials) {
 			t.Errorf("bindFailure(%q) = {%q, %q, %v}, want {%q, %q, ErrBadCredentials}", tt.diag, f.Reason, f.UserText, f.Err, tt.reason, tt.text)
 		}
+		// The address travels on its own too, for a translated message.
+		wantURL := ""
+		if tt.reason == "password_expired" || tt.reason == "password_must_change" {
+			wantURL = url
+		}
+		if f.ChangeURL != wantURL {
+			t.Errorf("bindFailure(%q).ChangeURL = %q, want %q", tt.diag, f.ChangeURL, wantURL)
+		}
 	}
-	if f := bindFailure(msg("532"), "", nil); f.UserText != textExpired {
-		t.Errorf("without password_change_url: %q", f.UserText)
+	if f := bindFailure(msg("532"), "", nil); f.UserText != textExpired || f.ChangeURL != "" {
+		t.Errorf("without password_change_url: %q, %q", f.UserText, f.ChangeURL)
 	}
 }

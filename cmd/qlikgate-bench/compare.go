@@ -7,26 +7,42 @@ import (
 )
 
 // compareFlows runs each comparable flow against the pooled and the naive
-// variant, one after the other, with the same virtual users, window and a
-// fresh simulated Sense site each time.
+// variant, and the sso flow against the floor too, one after the other,
+// with the same virtual users, window and a fresh simulated Sense site
+// each time.
 func compareFlows(ctx context.Context, o options, p moduleParts, progress func(string, ...any)) ([]comparison, error) {
 	var out []comparison
 	for _, flow := range []string{flowSSO, flowLDAP} {
 		if !slices.Contains(o.flows, flow) || (flow == flowLDAP && p.dir == nil) {
 			continue
 		}
-		var res [2]flowResult
-		for i, variant := range []string{variantPooled, variantNaive} {
+		res := map[string]flowResult{}
+		for _, variant := range comparisonVariants(flow) {
 			progress("comparison: %s, %s variant", flow, variant)
 			r, err := runVariant(ctx, flow, variant, o.compareWindow(), p)
 			if err != nil {
 				return out, fmt.Errorf("comparison %s (%s): %w", flow, variant, err)
 			}
-			res[i] = r
+			res[variant] = r
 		}
-		out = append(out, newComparison(flow, res[0], res[1]))
+		c := newComparison(flow, res[variantPooled], res[variantNaive])
+		if f, ok := res[variantFloor]; ok {
+			c.addFloor(f)
+		}
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// comparisonVariants are the variants a flow is compared in, in the order
+// they run. The floor exists for the hand-off alone; it runs right after
+// pooled, so that the two runs its ratio compares are as close in time as
+// they can be.
+func comparisonVariants(flow string) []string {
+	if flow == flowSSO {
+		return []string{variantPooled, variantFloor, variantNaive}
+	}
+	return []string{variantPooled, variantNaive}
 }
 
 func runVariant(ctx context.Context, flow, variant string, w window, p moduleParts) (flowResult, error) {
@@ -35,7 +51,7 @@ func runVariant(ctx context.Context, flow, variant string, w window, p modulePar
 		return flowResult{}, err
 	}
 	defer func() { _ = m.stop() }()
-	e := entrance{start: p.site.hubURL(), moduleURL: m.publicURL, hubShowsUser: true}
+	e := entrance{start: p.site.hubURL(), moduleURL: m.publicURL, hubShowsUser: true, floor: variant == variantFloor}
 	t := runTarget{label: variant + " (in-process)", publicURL: m.publicURL, pids: toolPIDs(p.dir)}
 	return measureFlow(ctx, flow, flowFor(flow, e, p.users, p.dir != nil), w, p.site, t, nil)
 }

@@ -41,6 +41,9 @@ type entrance struct {
 	// hubShowsUser is set when Qlik is qliksim, whose hub page names the
 	// signed-in user: the flow then checks it is DIRECTORY\user.
 	hubShowsUser bool
+	// floor is set when the module is the floor server: sso iterations
+	// present its plain cookie instead of qlikgate's session cookie.
+	floor bool
 }
 
 // signIn is one account at one provider.
@@ -97,6 +100,13 @@ func ssoFlow(e entrance, who func(i int) signIn) flowSpec {
 			return nil, fmt.Errorf("first login of %s: qlikgate set no %q cookie", s.name, sessionCookie)
 		}
 		signedIn := &http.Cookie{Name: c.Name, Value: c.Value, Path: base}
+		if e.floor {
+			// Only the floor cookie travels, not the session cookie;
+			// the emptied jar gets the hub's cookie back at the first
+			// hand-off, as the other variants' jars hold it.
+			b.forget()
+			signedIn = newFloorCookie(s, base)
+		}
 		return &virtualUser{close: b.close, iterate: func(ctx context.Context) (time.Duration, error) {
 			if err := b.setCookie(e.moduleURL, signedIn); err != nil {
 				return 0, err

@@ -23,19 +23,21 @@ import (
 const (
 	variantPooled = "pooled"
 	variantNaive  = "naive"
+	variantFloor  = "floor" // pooled, with the SSO hand-off served by floorServer
 )
 
 // inProcessModule is qlikgate's web layer (web.New: the product's routes,
 // sessions, CSRF, templates and throttle) served inside the tool, with the
-// Sense target and the LDAP provider of a comparison variant. Both variants
-// run this same way, so they differ only in how they connect to the QPS
-// and the directory.
+// Sense target and the LDAP provider of a comparison variant. The pooled
+// and naive variants run this same way, so they differ only in how they
+// connect to the QPS and the directory. The floor variant is pooled, with
+// floorServer in front taking over the SSO hand-off.
 type inProcessModule struct {
 	publicURL string
 	stop      func() error
 }
 
-// moduleParts is what both variants are built from.
+// moduleParts is what every variant is built from.
 type moduleParts struct {
 	site     *senseSite
 	dir      *directory // nil: no LDAP provider
@@ -94,9 +96,13 @@ func startInProcess(ctx context.Context, variant string, p moduleParts) (m *inPr
 	if err != nil {
 		return nil, fmt.Errorf("in-process qlikgate (%s): %w", variant, err)
 	}
+	run := srv.Run
+	if variant == variantFloor {
+		run = func(ctx context.Context, ln net.Listener) error { return serveFloor(ctx, ln, srv, target, log) }
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx, ln) }()
+	go func() { done <- run(runCtx, ln) }()
 	return &inProcessModule{publicURL: publicURL, stop: func() error {
 		cancel()
 		err := <-done
@@ -167,8 +173,8 @@ func ldapConfig(d *directory) ldap.Config {
 	return *c
 }
 
-// comparisonTarget is qlikgate's sense-ticket target, or the naive one
-// wrapped around it.
+// comparisonTarget is qlikgate's sense-ticket target (pooled and floor),
+// or the naive one wrapped around it.
 func comparisonTarget(variant string, p moduleParts, log *slog.Logger) (qlik.Target, error) {
 	cfg := sense.DefaultConfig()
 	cfg.ProxyRestURI, cfg.HubURL = p.site.proxyRestURI(), p.site.hubURL()
@@ -177,7 +183,7 @@ func comparisonTarget(variant string, p moduleParts, log *slog.Logger) (qlik.Tar
 	if err != nil {
 		return nil, fmt.Errorf("sense target: %w", err)
 	}
-	if variant == variantPooled {
+	if variant != variantNaive {
 		return real, nil
 	}
 	return newNaiveTicketTarget(real, p.site.files, cfg.ProxyRestURI, cfg.HubURL)

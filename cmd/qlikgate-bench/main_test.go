@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,8 +66,16 @@ func TestBenchRunsAndReportsSanely(t *testing.T) {
 	if rep.Argon2 == nil || rep.Argon2.PerSecond <= 0 {
 		t.Errorf("no argon2id hash rate: %+v", rep.Argon2)
 	}
-	if len(rep.Comparison) == 0 {
-		t.Fatal("no pooled-vs-naive comparison")
+	wantCompared := []string{flowSSO, flowLDAP}
+	if rep.Setup.Directory == "" {
+		wantCompared = []string{flowSSO}
+	}
+	var compared []string
+	for _, c := range rep.Comparison {
+		compared = append(compared, c.Flow)
+	}
+	if !slices.Equal(compared, wantCompared) {
+		t.Fatalf("compared flows %q, want %q", compared, wantCompared)
 	}
 	for _, c := range rep.Comparison {
 		checkFlow(t, c.Pooled, 2)
@@ -76,6 +87,41 @@ func TestBenchRunsAndReportsSanely(t *testing.T) {
 		}
 		if c.ThroughputRatio <= 0 {
 			t.Errorf("%s: ratio %v", c.Flow, c.ThroughputRatio)
+		}
+		checkFloor(t, c, out.String())
+	}
+}
+
+// checkFloor checks a comparison's floor run: the sso flow has one, which
+// completed hand-offs to the right user at the hub (every iteration checks
+// the hub's user, so no errors means it matched) and whose ratio is pooled
+// ÷ floor; other flows have none.
+func checkFloor(t *testing.T, c comparison, table string) {
+	t.Helper()
+	if c.Flow != flowSSO {
+		if c.Floor != nil || c.FloorRatio != 0 {
+			t.Errorf("%s: a floor run (%+v, ratio %v); only sso has one", c.Flow, c.Floor, c.FloorRatio)
+		}
+		return
+	}
+	f := c.Floor
+	if f == nil {
+		t.Fatal("sso: no floor run in the comparison")
+	}
+	checkFlow(t, *f, 2)
+	if f.Module != "floor (in-process)" {
+		t.Errorf("sso floor: module %q", f.Module)
+	}
+	if q := f.QPS; q != nil && q.TicketsConsumed < int64(f.Completed) {
+		t.Errorf("sso floor: %d flows completed but only %d tickets consumed at the hub", f.Completed, q.TicketsConsumed)
+	}
+	want := c.Pooled.Throughput / f.Throughput
+	if c.FloorRatio <= 0 || math.Abs(c.FloorRatio-want) > 1e-9*want {
+		t.Errorf("sso: floor ratio %v, want pooled ÷ floor = %v", c.FloorRatio, want)
+	}
+	for _, s := range []string{"sso floor", fmt.Sprintf("qlikgate reaches %.0f %% of the floor", 100*want)} {
+		if !strings.Contains(table, s) {
+			t.Errorf("the table lacks %q:\n%s", s, table)
 		}
 	}
 }
@@ -121,26 +167,12 @@ func readReport(t *testing.T, path string) report {
 // TestURLMode measures a qlikgate the tool did not start: here the pooled
 // in-process module in front of qliksim.
 func TestURLMode(t *testing.T) {
-	site, err := newSenseSite(t.TempDir(), "ecdsa", time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(site.close)
-	users := accounts(1)
-	mod, err := startInProcess(context.Background(), variantPooled, moduleParts{
-		site: site, users: users, hash: cheapHash(t), logFile: filepath.Join(t.TempDir(), "qlikgate.log"), logLevel: "info",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mod.stop() })
-	if err := site.restart(mod.publicURL); err != nil {
-		t.Fatal(err)
-	}
+	m := startModule(t, variantPooled, 1)
+	site, users := m.site, m.users
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{
-		"-url", mod.publicURL, "-user", users[0].name, "-password", users[0].password,
+		"-url", m.publicURL, "-user", users[0].name, "-password", users[0].password,
 		"-flows", "login,sso", "-users", "2", "-duration", "300ms", "-warmup", "100ms", "-json", jsonPath,
 	}, &out, &errOut)
 	if code != exitOK {
@@ -189,5 +221,81 @@ func TestPercentilesNearestRank(t *testing.T) {
 	}
 	if one := percentiles([]time.Duration{3 * time.Millisecond}); one.P50 != 3 || one.P99 != 3 {
 		t.Fatalf("one sample: %+v", one)
+	}
+}
+
+// TestReportShowsTheFloor checks what the report makes of a floor run: the
+// ratio pooled ÷ floor in the JSON (beside the fields that were there
+// before) and in the table, its errors in the exit status and its busy
+// CPU in the notes; a comparison without a floor shows none of it.
+func TestReportShowsTheFloor(t *testing.T) {
+	run := func(module string, perSecond float64, errors int, otherPct float64) flowResult {
+		return flowResult{Flow: flowSSO, Module: module, Throughput: perSecond, Errors: errors,
+			Latency: latencyStats{P50: 2, P99: 9}, CPU: &cpuShare{OtherPct: otherPct}}
+	}
+	pooled, naive := run("pooled (in-process)", 720, 0, 0), run("naive (in-process)", 90, 0, 0)
+	floor := run("floor (in-process)", 1000, 2, 30)
+	floor.Latency.P99 = 6
+	for _, tc := range []struct {
+		name       string
+		floor      *flowResult
+		wantRatio  float64
+		wantErrors int
+		wantTable  []string
+		wantNote   string // "": no note
+	}{
+		{"with a floor", &floor, 0.72, 2,
+			[]string{"sso floor", "72 %", "qlikgate reaches 72 % of the floor: 720 of 1000 flows/s, p99 9.00 ms against 6.00 ms"},
+			"sso (floor (in-process)): other processes"},
+		{"without a floor", nil, 0, 0, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newComparison(flowSSO, pooled, naive)
+			if tc.floor != nil {
+				c.addFloor(*tc.floor)
+			}
+			rep := &report{Comparison: []comparison{c}}
+			rep.noteBusyRuns()
+			if c.FloorRatio != tc.wantRatio || c.ThroughputRatio != 8 {
+				t.Errorf("ratios: pooled ÷ floor %v, want %v; pooled ÷ naive %v, want 8", c.FloorRatio, tc.wantRatio, c.ThroughputRatio)
+			}
+			if got := rep.errorCount(); got != tc.wantErrors {
+				t.Errorf("%d errors, want %d", got, tc.wantErrors)
+			}
+			notes := strings.Join(rep.Notes, "\n")
+			if (tc.wantNote == "") != (notes == "") || !strings.Contains(notes, tc.wantNote) {
+				t.Errorf("notes %q, want one with %q", notes, tc.wantNote)
+			}
+
+			data, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fields map[string]json.RawMessage
+			if err := json.Unmarshal(data, &fields); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"flow", "pooled", "naive", "throughput_ratio", "p50_ratio", "p99_ratio"} {
+				if _, ok := fields[k]; !ok {
+					t.Errorf("the JSON lost %q: %s", k, data)
+				}
+			}
+			for _, k := range []string{"floor", "floor_ratio"} {
+				if _, ok := fields[k]; ok != (tc.floor != nil) {
+					t.Errorf("JSON field %q present: %v, want %v", k, ok, tc.floor != nil)
+				}
+			}
+
+			var table bytes.Buffer
+			rep.writeTable(&table)
+			for _, s := range tc.wantTable {
+				if !strings.Contains(table.String(), s) {
+					t.Errorf("the table lacks %q:\n%s", s, table.String())
+				}
+			}
+			if tc.floor == nil && strings.Contains(table.String(), "sso floor") {
+				t.Errorf("a floor row without a floor run:\n%s", table.String())
+			}
+		})
 	}
 }

@@ -118,16 +118,23 @@ func newQPSCounts(start, end qliksim.SenseStats, users int) *qpsCounts {
 }
 
 // comparison is one flow measured against qlikgate's pooled path and
-// against the naive client, under the same load.
+// against the naive client, under the same load; for the sso flow, also
+// against the floor server.
 type comparison struct {
 	Flow   string     `json:"flow"`
 	Pooled flowResult `json:"pooled"`
 	Naive  flowResult `json:"naive"`
+	// Floor is the same flow with floorServer in place of qlikgate's web
+	// layer (sso only): the machine's ceiling for this flow shape.
+	Floor *flowResult `json:"floor,omitempty"`
 	// ThroughputRatio is pooled ÷ naive flows per second.
 	ThroughputRatio float64 `json:"throughput_ratio"`
 	// P50Ratio and P99Ratio are naive ÷ pooled latency.
 	P50Ratio float64 `json:"p50_ratio"`
 	P99Ratio float64 `json:"p99_ratio"`
+	// FloorRatio is pooled ÷ floor flows per second: the share of the
+	// floor qlikgate's web layer reaches.
+	FloorRatio float64 `json:"floor_ratio,omitempty"`
 }
 
 func newComparison(flow string, pooled, naive flowResult) comparison {
@@ -142,6 +149,22 @@ func newComparison(flow string, pooled, naive flowResult) comparison {
 		c.P99Ratio = naive.Latency.P99 / pooled.Latency.P99
 	}
 	return c
+}
+
+// addFloor adds the floor run and qlikgate's share of it.
+func (c *comparison) addFloor(floor flowResult) {
+	c.Floor = &floor
+	if floor.Throughput > 0 {
+		c.FloorRatio = c.Pooled.Throughput / floor.Throughput
+	}
+}
+
+// runs are the comparison's measured runs, in the order they ran.
+func (c *comparison) runs() []flowResult {
+	if c.Floor != nil {
+		return []flowResult{c.Pooled, *c.Floor, c.Naive}
+	}
+	return []flowResult{c.Pooled, c.Naive}
 }
 
 // busyThreshold is the share of the CPU other processes may take during a
@@ -161,8 +184,9 @@ func (r *report) noteBusyRuns() {
 		check(f)
 	}
 	for _, c := range r.Comparison {
-		check(c.Pooled)
-		check(c.Naive)
+		for _, f := range c.runs() {
+			check(f)
+		}
 	}
 }
 
@@ -173,7 +197,9 @@ func (r *report) errorCount() int {
 		n += f.Errors
 	}
 	for _, c := range r.Comparison {
-		n += c.Pooled.Errors + c.Naive.Errors
+		for _, f := range c.runs() {
+			n += f.Errors
+		}
 	}
 	return n
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 )
 
@@ -34,25 +35,14 @@ func (r *report) writeTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "flow\tflows/s\tp50 ms\tp90 ms\tp99 ms\tqlikgate p50/p99 ms\terrors\tpeak RSS\t"+qpsHeader+"\t")
 	for _, f := range r.Flows {
-		writeFlowRow(tw, f.Flow, f, "")
+		writeFlowRow(tw, f.Flow, f)
 	}
 	tw.Flush()
 	for _, f := range r.Flows {
 		writeErrors(w, f)
 	}
 	if len(r.Comparison) > 0 {
-		fmt.Fprintf(w, "\npooled vs naive (qlikgate's web layer in-process, same load; ratio = pooled ÷ naive flows/s)\n\n")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "flow\tflows/s\tp50 ms\tp90 ms\tp99 ms\tqlikgate p50/p99 ms\terrors\tpeak RSS\t"+qpsHeader+"\tratio\t")
-		for _, c := range r.Comparison {
-			writeFlowRow(tw, c.Flow+" pooled", c.Pooled, fmt.Sprintf("%.2f×", c.ThroughputRatio))
-			writeFlowRow(tw, c.Flow+" naive", c.Naive, "")
-		}
-		tw.Flush()
-		for _, c := range r.Comparison {
-			writeErrors(w, c.Pooled)
-			writeErrors(w, c.Naive)
-		}
+		r.writeComparison(w)
 	}
 	if p := r.Profile; p != nil {
 		fmt.Fprintf(w, "\nCPU profile of qlikgate during %q: %s\n%s", p.Flow, p.File, p.Top)
@@ -69,8 +59,46 @@ func (r *report) writeTable(w io.Writer) {
 // qpsHeader names the columns after peak RSS.
 const qpsHeader = "QPS handshakes run / window\tper 1,000 tickets\tCPU % qlikgate/tool/slapd/other\tqlikgate µs/flow\talone /s"
 
-// writeFlowRow writes one row; extra, when not empty, is a last column.
-func writeFlowRow(tw io.Writer, label string, f flowResult, extra string) {
+// writeComparison prints the comparison: a row per run, with the ratios
+// on the pooled row, then qlikgate's share of the floor in words.
+func (r *report) writeComparison(w io.Writer) {
+	title := "pooled vs naive (qlikgate's web layer in-process, same load; ratio = pooled ÷ naive flows/s"
+	if slices.ContainsFunc(r.Comparison, func(c comparison) bool { return c.Floor != nil }) {
+		title += "; of floor = pooled ÷ floor flows/s)\nfloor: the sso hand-off served by a bare net/http handler " +
+			"(user from a plain cookie, the same pooled ticket client) instead of qlikgate's web layer"
+	} else {
+		title += ")"
+	}
+	fmt.Fprintf(w, "\n%s\n\n", title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "flow\tflows/s\tp50 ms\tp90 ms\tp99 ms\tqlikgate p50/p99 ms\terrors\tpeak RSS\t"+qpsHeader+"\tratio\tof floor\t")
+	for _, c := range r.Comparison {
+		ofFloor := "–"
+		if c.Floor != nil {
+			ofFloor = fmt.Sprintf("%.0f %%", 100*c.FloorRatio)
+		}
+		writeFlowRow(tw, c.Flow+" pooled", c.Pooled, fmt.Sprintf("%.2f×", c.ThroughputRatio), ofFloor)
+		if c.Floor != nil {
+			writeFlowRow(tw, c.Flow+" floor", *c.Floor)
+		}
+		writeFlowRow(tw, c.Flow+" naive", c.Naive)
+	}
+	tw.Flush()
+	for _, c := range r.Comparison {
+		if f := c.Floor; f != nil {
+			fmt.Fprintf(w, "%s: qlikgate reaches %.0f %% of the floor: %.0f of %.0f flows/s, p99 %.2f ms against %.2f ms\n",
+				c.Flow, 100*c.FloorRatio, c.Pooled.Throughput, f.Throughput, c.Pooled.Latency.P99, f.Latency.P99)
+		}
+	}
+	for _, c := range r.Comparison {
+		for _, f := range c.runs() {
+			writeErrors(w, f)
+		}
+	}
+}
+
+// writeFlowRow writes one row; extra cells, if any, follow the common ones.
+func writeFlowRow(tw io.Writer, label string, f flowResult, extra ...string) {
 	rss, hs, per, cpu, us, alone := "–", "–", "–", "–", "–", "–"
 	if f.PeakRSS > 0 {
 		rss = fmt.Sprintf("%.0f MiB", float64(f.PeakRSS)/(1<<20))
@@ -85,11 +113,12 @@ func writeFlowRow(tw io.Writer, label string, f flowResult, extra string) {
 			us, alone = fmt.Sprintf("%.0f", c.QlikgateMicros), fmt.Sprintf("%.0f", c.Capacity)
 		}
 	}
-	if extra != "" {
-		extra += "\t"
+	var ext string
+	for _, e := range extra {
+		ext += e + "\t"
 	}
 	fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f / %.2f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label, f.Throughput,
-		f.Latency.P50, f.Latency.P90, f.Latency.P99, f.ModuleLatency.P50, f.ModuleLatency.P99, f.Errors, rss, hs, per, cpu, us, alone, extra)
+		f.Latency.P50, f.Latency.P90, f.Latency.P99, f.ModuleLatency.P50, f.ModuleLatency.P99, f.Errors, rss, hs, per, cpu, us, alone, ext)
 }
 
 func writeErrors(w io.Writer, f flowResult) {

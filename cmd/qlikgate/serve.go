@@ -30,15 +30,47 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return exitConfig
 	}
-	cfg, err := loadConfig(*path)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the forwarding below when serve fails by itself
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP) // never delivered on Windows: harmless there
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				requestReload(reload)
+			}
+		}
+	}()
+	return serveConfig(ctx, *path, stderr, reload)
+}
+
+// requestReload asks for a reload without waiting: one already pending
+// will read the file as it is by then, so further requests add nothing.
+func requestReload(reload chan<- struct{}) {
+	select {
+	case reload <- struct{}{}:
+	default:
+	}
+}
+
+// serveConfig is serve once its flags are read: it loads the configuration
+// at path, logs to stderr, and reloads it whenever reload delivers (SIGHUP
+// on Unix, the service manager's ParamChange on Windows), until ctx ends.
+func serveConfig(ctx context.Context, path string, stderr io.Writer, reload <-chan struct{}) int {
+	cfg, err := loadConfig(path)
 	if err != nil {
-		printConfigError(stderr, *path, err)
+		printConfigError(stderr, path, err)
 		return exitConfig
 	}
 	log := cfg.Log.logger(stderr)
 	srv, closeAll, err := build(ctx, cfg, log)
 	if err != nil {
-		printConfigError(stderr, *path, err)
+		printConfigError(stderr, path, err)
 		return exitConfig
 	}
 	ln, err := srv.Listen()
@@ -47,11 +79,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "qlikgate: %v\n", err)
 		return exitFail
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP) // never delivered on Windows: harmless there
-	defer signal.Stop(hup)
-	r := &reloader{path: *path, cfg: cfg, log: log}
-	return r.serve(ctx, srv, closeAll, ln, hup)
+	r := &reloader{path: path, cfg: cfg, log: log}
+	return r.serve(ctx, srv, closeAll, ln, reload)
 }
 
 // build opens providers and targets and makes the web server, without
@@ -99,7 +128,7 @@ func printConfigError(w io.Writer, path string, err error) {
 }
 
 // reloader serves one configuration at a time and swaps in a new one when
-// asked (SIGHUP). A new configuration that does not load or open is
+// asked (SIGHUP, or ParamChange from the Windows service manager). A new configuration that does not load or open is
 // refused with a log line naming every problem, and the running one stays.
 type reloader struct {
 	path string
@@ -111,7 +140,7 @@ type reloader struct {
 // for requests that started before the swap.
 const retireGrace = 30 * time.Second
 
-func (r *reloader) serve(ctx context.Context, srv *web.Server, closeAll func(), ln net.Listener, reload <-chan os.Signal) int {
+func (r *reloader) serve(ctx context.Context, srv *web.Server, closeAll func(), ln net.Listener, reload <-chan struct{}) int {
 	var cur atomic.Pointer[web.Server]
 	run := &liveConfig{}
 	run.swap(ctx, srv, closeAll)

@@ -291,6 +291,17 @@ func (l *fakeLogger) Warningf(f string, a ...any) error {
 }
 func (l *fakeLogger) Infof(f string, a ...any) error { return l.add("I", []any{fmt.Sprintf(f, a...)}) }
 
+// has reports whether an entry of that kind ("E ", "W ", "I ") contains s.
+func (l *fakeLogger) has(kind, s string) bool {
+	return slices.ContainsFunc(l.all(), func(e string) bool { return strings.HasPrefix(e, kind) && strings.Contains(e, s) })
+}
+
+func (l *fakeLogger) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.entries)
+}
+
 func TestEventLogWriter(t *testing.T) {
 	l := &fakeLogger{}
 	w := eventLogWriter{l}

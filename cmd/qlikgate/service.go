@@ -24,6 +24,14 @@ type serviceManager interface {
 	Status() (service.Status, error)
 }
 
+// adminProgram is the program kardianos/service requires even where it
+// never calls it: install, uninstall, start, stop, status and the event
+// log. Running the service is serviceLoop's job.
+type adminProgram struct{}
+
+func (adminProgram) Start(service.Service) error { return nil }
+func (adminProgram) Stop(service.Service) error  { return nil }
+
 // serviceCommand is `qlikgate service`, with what it depends on made
 // explicit so that it can be tested on any system without touching a real
 // service manager.
@@ -39,7 +47,7 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		goos: runtime.GOOS,
 		exe:  os.Executable,
 		open: func(cfg *service.Config) (serviceManager, error) {
-			return service.New(&serviceProgram{}, cfg) // Install & co. never call the program
+			return service.New(adminProgram{}, cfg)
 		},
 		run: runAsService,
 	}

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/kardianos/service"
 )
@@ -187,84 +185,6 @@ func TestServiceCommand(t *testing.T) {
 				t.Errorf("registered %+v", m.cfg)
 			}
 		})
-	}
-}
-
-// serviceTestConfig writes a working configuration against a simulated
-// Sense site and returns its path and qlikgate's URL.
-func serviceTestConfig(t *testing.T) (string, string) {
-	t.Helper()
-	site := newSimSite(t, "", "pw")
-	dir, addr := site.dir, site.addr
-	cfg := fmt.Sprintf(`
-server: {listen: %q, public_url: "http://%s/"}
-session: {secret: %q}
-log: {format: json}
-providers: [{id: local, kind: static, directory: CORP, static: {users: [{username: u, password_hash: %q}]}}]
-`, addr, addr, strings.Repeat("s", 40), site.hash) + site.targets()
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, "http://" + addr + "/"
-}
-
-func TestServiceProgramStopsGracefully(t *testing.T) {
-	path, base := serviceTestConfig(t)
-	out := &syncBuffer{}
-	p := &serviceProgram{parent: context.Background(), config: path, out: out,
-		exit: func(code int) { t.Errorf("exit(%d) while the service manager did not ask to stop", code) }}
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never healthy: %v\n%s", err, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := p.Stop(nil); err != nil || p.code != exitOK {
-		t.Fatalf("stop: %v, code %d\n%s", err, p.code, out)
-	}
-	if !strings.Contains(out.String(), `"event":"stop"`) {
-		t.Errorf("no stop event in the log:\n%s", out)
-	}
-	if _, err := http.Get(base + "healthz"); err == nil {
-		t.Error("still serving after Stop")
-	}
-}
-
-func TestServiceProgramReportsFailure(t *testing.T) {
-	out := &syncBuffer{}
-	exited := make(chan int, 1)
-	p := &serviceProgram{parent: context.Background(), config: filepath.Join(t.TempDir(), "missing.yaml"), out: out,
-		exit: func(code int) { exited <- code }}
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-exited:
-		if code != exitConfig {
-			t.Errorf("exit(%d), want %d", code, exitConfig)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a service whose configuration is missing did not exit")
-	}
-	for _, w := range []string{"missing.yaml: no such file", "serve stopped by itself"} {
-		if !strings.Contains(out.String(), w) {
-			t.Errorf("log lacks %q:\n%s", w, out)
-		}
-	}
-	if err := p.Stop(nil); err != nil {
-		t.Errorf("stop after the failure: %v", err)
 	}
 }
 

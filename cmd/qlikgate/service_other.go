@@ -1,0 +1,20 @@
+//go:build !windows
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// errNotWindows: `qlikgate service` stops before running anything when
+// runtime.GOOS is not windows, so this is never reached; it exists so
+// that the command builds everywhere.
+var errNotWindows = errors.New("the Windows service manager is only on Windows")
+
+func runAsService(_ context.Context, _ serviceOptions, console io.Writer) int {
+	fmt.Fprintf(console, "qlikgate service run: %v\n", errNotWindows)
+	return exitFail
+}

@@ -9,7 +9,7 @@
 //	qlikgate check -config config.yaml   check certificates, directories, issuers and Qlik endpoints
 //	qlikgate hash-password               read a password on stdin, print an argon2id hash
 //	qlikgate keygen -out jwt_private.pem make a Qlik Cloud JWT signing key
-//	qlikgate service install -config F   run as a Windows service (also uninstall, start, stop, status)
+//	qlikgate service install -config F   run as a Windows service (also uninstall, start, stop, reload, status)
 //	qlikgate version                     print version, commit and build date
 package main
 
@@ -98,7 +98,7 @@ Commands:
   check -config FILE   check the configuration against the real servers: certificates, LDAP, OIDC, Qlik
   hash-password        read a password on stdin and print an argon2id hash for the static provider
   keygen -out FILE     make a Qlik Cloud JWT signing key; print the public key for the tenant
-  service ACTION       install, uninstall, start, stop or show the Windows service (status)
+  service ACTION       install, uninstall, start, stop, reload or show the Windows service (status)
   version              print version, commit and build date
 
 Run "qlikgate COMMAND -h" for the flags of a command.

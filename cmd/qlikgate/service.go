@@ -15,14 +15,23 @@ import (
 
 // serviceManager is the part of the operating system's service manager the
 // administrator's actions use; github.com/kardianos/service implements it
-// for the Windows SCM, tests with a fake.
+// for the Windows SCM (with scmService adding Reload), tests with a fake.
 type serviceManager interface {
 	Install() error
 	Uninstall() error
 	Start() error
 	Stop() error
+	Reload() error
 	Status() (service.Status, error)
 }
+
+// scmService is kardianos/service's service plus the reload it lacks.
+type scmService struct {
+	service.Service
+	name string
+}
+
+func (s scmService) Reload() error { return reloadService(s.name) }
 
 // adminProgram is the program kardianos/service requires even where it
 // never calls it: install, uninstall, start, stop, status and the event
@@ -47,7 +56,11 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		goos: runtime.GOOS,
 		exe:  os.Executable,
 		open: func(cfg *service.Config) (serviceManager, error) {
-			return service.New(adminProgram{}, cfg)
+			s, err := service.New(adminProgram{}, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return scmService{Service: s, name: cfg.Name}, nil
 		},
 		run: runAsService,
 	}
@@ -111,12 +124,14 @@ func control(m serviceManager, o serviceOptions, stdout, stderr io.Writer) int {
 		err = m.Start()
 	case actionStop:
 		err = m.Stop()
+	case actionReload:
+		err = m.Reload()
 	case actionStatus:
 		return printServiceStatus(m, o.Name, stdout, stderr)
 	}
 	if err != nil {
 		// Access denied is by far the most common cause.
-		fmt.Fprintf(stderr, "qlikgate service %s %s: %v\n(installing, removing, starting and stopping services needs an elevated prompt: \"Run as administrator\")\n", o.Action, o.Name, err)
+		fmt.Fprintf(stderr, "qlikgate service %s %s: %v\n(installing, removing, starting, stopping and reloading services needs an elevated prompt: \"Run as administrator\")\n", o.Action, o.Name, err)
 		return exitFail
 	}
 	switch o.Action {
@@ -128,6 +143,9 @@ func control(m serviceManager, o serviceOptions, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Started service %s.\n", o.Name)
 	case actionStop:
 		fmt.Fprintf(stdout, "Stopped service %s.\n", o.Name)
+	case actionReload:
+		// The manager only confirms delivery; the outcome is logged.
+		fmt.Fprintf(stdout, "Asked service %s to reload its configuration. Its log shows the outcome: event=reload,\nor event=reload_failed with every problem while the previous configuration keeps running.\n", o.Name)
 	}
 	return exitOK
 }
@@ -183,13 +201,16 @@ func serviceUsage(w io.Writer) {
 	fmt.Fprint(w, `qlikgate service — run qlikgate as a Windows service
 
   qlikgate service install -config FILE [-name qlikgate] [-user ACCOUNT [-password PW]] [-log-file FILE]
-  qlikgate service uninstall|start|stop|status [-name qlikgate]
+  qlikgate service uninstall|start|stop|reload|status [-name qlikgate]
 
 install registers "qlikgate service run -config <absolute FILE>" with the service
 manager: automatic (delayed) start, restart after a failure, logs to the Windows
 event log (source = the service name) or to -log-file. Without -user the service
 runs as its own virtual account NT SERVICE\<name>; grant it read access to the
 configuration and certificate folder. Give each instance its own -name.
+reload makes the running service read its configuration again (the same as
+"sc.exe control <name> paramchange"); a configuration with problems is refused,
+logged as event=reload_failed, and the previous one keeps running.
 Run from an elevated prompt. On Linux, use deploy/qlikgate.service instead.
 `)
 }

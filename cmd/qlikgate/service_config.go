@@ -20,6 +20,7 @@ const (
 	actionStart     = "start"
 	actionStop      = "stop"
 	actionStatus    = "status"
+	actionReload    = "reload"
 	actionRun       = "run"
 )
 
@@ -48,7 +49,7 @@ var serviceNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$`)
 // elsewhere (C:\Windows\System32).
 func parseServiceArgs(args []string, stderr io.Writer) (serviceOptions, error) {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return serviceOptions{}, errors.New("missing action: install, uninstall, start, stop or status")
+		return serviceOptions{}, errors.New("missing action: install, uninstall, start, stop, reload or status")
 	}
 	o := serviceOptions{Action: args[0]}
 	fs := flag.NewFlagSet("service "+o.Action, flag.ContinueOnError)
@@ -63,9 +64,9 @@ func parseServiceArgs(args []string, stderr io.Writer) (serviceOptions, error) {
 	case actionRun:
 		fs.StringVar(&o.Config, "config", "", "configuration file (required)")
 		fs.StringVar(&o.LogFile, "log-file", "", "append the log to this file instead of the Windows event log")
-	case actionUninstall, actionStart, actionStop, actionStatus:
+	case actionUninstall, actionStart, actionStop, actionReload, actionStatus:
 	default:
-		return serviceOptions{}, fmt.Errorf("unknown action %q: use install, uninstall, start, stop or status", o.Action)
+		return serviceOptions{}, fmt.Errorf("unknown action %q: use install, uninstall, start, stop, reload or status", o.Action)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return serviceOptions{}, err

@@ -9,12 +9,14 @@ import (
 	"io"
 )
 
-// errNotWindows: `qlikgate service` stops before running anything when
-// runtime.GOOS is not windows, so this is never reached; it exists so
-// that the command builds everywhere.
+// errNotWindows: `qlikgate service` stops before running or reloading
+// anything when runtime.GOOS is not windows, so these are never reached;
+// they exist so that the command builds everywhere.
 var errNotWindows = errors.New("the Windows service manager is only on Windows")
 
 func runAsService(_ context.Context, _ serviceOptions, console io.Writer) int {
 	fmt.Fprintf(console, "qlikgate service run: %v\n", errNotWindows)
 	return exitFail
 }
+
+func reloadService(string) error { return errNotWindows }

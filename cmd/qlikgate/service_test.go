@@ -39,6 +39,8 @@ func TestServiceArgs(t *testing.T) {
 			want: serviceOptions{Action: "run", Name: "q2", Config: "/etc/q.yaml"}},
 		{args: []string{"status"}, want: serviceOptions{Action: "status", Name: "qlikgate"}},
 		{args: []string{"stop", "-name", "q.b_c-1"}, want: serviceOptions{Action: "stop", Name: "q.b_c-1"}},
+		{args: []string{"reload"}, want: serviceOptions{Action: "reload", Name: "qlikgate"}},
+		{args: []string{"reload", "-name", "qlikgate-hr"}, want: serviceOptions{Action: "reload", Name: "qlikgate-hr"}},
 
 		{args: nil, wantErr: "missing action"},
 		{args: []string{"-config", "c.yaml"}, wantErr: "missing action"},
@@ -49,6 +51,7 @@ func TestServiceArgs(t *testing.T) {
 		{args: []string{"install", "-config", "c.yaml", "-name", `..\x`}, wantErr: "-name"},
 		{args: []string{"start", "extra"}, wantErr: `unexpected argument "extra"`},
 		{args: []string{"uninstall", "-config", "c.yaml"}, wantErr: "flag provided but not defined: -config"},
+		{args: []string{"reload", "-config", "c.yaml"}, wantErr: "flag provided but not defined: -config"},
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer
@@ -120,6 +123,7 @@ func (f *fakeManager) Install() error   { f.calls = append(f.calls, "install"); 
 func (f *fakeManager) Uninstall() error { f.calls = append(f.calls, "uninstall"); return f.err }
 func (f *fakeManager) Start() error     { f.calls = append(f.calls, "start"); return f.err }
 func (f *fakeManager) Stop() error      { f.calls = append(f.calls, "stop"); return f.err }
+func (f *fakeManager) Reload() error    { f.calls = append(f.calls, "reload"); return f.err }
 func (f *fakeManager) Status() (service.Status, error) {
 	f.calls = append(f.calls, "status")
 	return f.status, f.err
@@ -160,6 +164,10 @@ func TestServiceCommand(t *testing.T) {
 			code: exitFail, calls: []string{"install"}, inStderr: "Run as administrator"},
 		{name: "start", goos: "windows", args: []string{"start"}, code: exitOK, calls: []string{"start"}, inStdout: "Started service qlikgate"},
 		{name: "stop", goos: "windows", args: []string{"stop", "-name", "q2"}, code: exitOK, calls: []string{"stop"}, inStdout: "Stopped service q2"},
+		{name: "reload", goos: "windows", args: []string{"reload", "-name", "q2"}, code: exitOK, calls: []string{"reload"}, inStdout: "event=reload_failed"},
+		{name: "reload, access denied", goos: "windows", args: []string{"reload"}, m: fakeManager{err: errors.New("Access is denied.")},
+			code: exitFail, calls: []string{"reload"}, inStderr: "qlikgate service reload qlikgate: Access is denied.\n(installing, removing, starting, stopping and reloading services needs an elevated prompt"},
+		{name: "reload on linux", goos: "linux", args: []string{"reload"}, code: exitConfig, inStderr: "deploy/qlikgate.service"},
 		{name: "uninstall", goos: "windows", args: []string{"uninstall"}, code: exitOK, calls: []string{"uninstall"}, inStdout: "Removed service qlikgate"},
 		{name: "status running", goos: "windows", args: []string{"status"}, m: fakeManager{status: service.StatusRunning}, code: exitOK, calls: []string{"status"}, inStdout: "qlikgate: running"},
 		{name: "status stopped", goos: "windows", args: []string{"status"}, m: fakeManager{status: service.StatusStopped}, code: exitFail, calls: []string{"status"}, inStdout: "qlikgate: stopped"},
@@ -167,6 +175,7 @@ func TestServiceCommand(t *testing.T) {
 		{name: "run", goos: "windows", args: []string{"run", "-config", cfgFile}, code: exitOK, calls: []string{"run"}},
 		{name: "bad arguments", goos: "windows", args: []string{"install"}, code: exitConfig, inStderr: "-config is required"},
 		{name: "help", goos: "linux", args: []string{"-h"}, code: exitOK, inStdout: `NT SERVICE\<name>`},
+		{name: "help names reload", goos: "windows", args: []string{"help"}, code: exitOK, inStdout: "sc.exe control <name> paramchange"},
 		{name: "linux", goos: "linux", args: []string{"install", "-config", cfgFile}, code: exitConfig, inStderr: "deploy/qlikgate.service"},
 		{name: "darwin", goos: "darwin", args: []string{"status"}, code: exitConfig, inStderr: "qlikgate serve -config FILE"},
 	}

@@ -9,9 +9,10 @@ import (
 
 // BenchmarkSSOHandoff measures a hand-off for a browser that already has a
 // qlikgate session: entry request, session decode, QPS ticket over the
-// reused mutual-TLS connection, session encode, redirect. Every request
-// replays the same signed-in cookie (as many browsers of one user would),
-// so the per-browser redirect-loop guard does not count them up.
+// reused mutual-TLS connection, redirect (the unchanged session is not
+// encoded again). Every request replays the same signed-in cookie and no
+// loop counter (as many browsers of one user would), so the per-browser
+// redirect-loop guard does not count them up.
 func BenchmarkSSOHandoff(b *testing.B) {
 	s := newStack(b)
 	br := webtest.NewBrowser()

@@ -55,13 +55,17 @@ func (s *Server) handleEntry(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	now := s.now()
 	if st.User != nil {
-		if st.noteHandoff(now) {
+		loop := s.sessions.readLoop(c.Request(), st.SID).next(now)
+		if loop.looping() {
 			s.logger(c).Error("redirect loop: Qlik keeps sending a signed-in user back; check the target's hub_url, the virtual proxy and what the QPS answered above",
-				"event", "redirect_loop", "target", t.ID(), "user", st.User.UserID, "handoffs", len(st.Handoffs), "window", loopWindow.String())
-			st.Handoffs = nil
-			s.saveSession(c, sess, st)
+				"event", "redirect_loop", "target", t.ID(), "user", st.User.UserID, "handoffs", loop.n, "window", loopWindow.String())
+			s.sessions.clearLoop(c.Response())
+			if st.touched {
+				s.saveSession(c, sess, st)
+			}
 			return s.errorPage(c, http.StatusBadGateway, msgLoop)
 		}
+		s.sessions.writeLoop(c.Response(), st.SID, loop)
 		return s.handoff(c, sess, st, t, entry)
 	}
 	flowID := st.addFlow(t.ID(), entry, now).ID
@@ -240,7 +244,10 @@ func (s *Server) provider(id string) Provider {
 	return Provider{}
 }
 
-// handoff sends a signed-in user to Qlik through target t.
+// handoff sends a signed-in user to Qlik through target t. The session is
+// written only if it changed: at login, at the first hand-off to t, or
+// when load refreshed it. A single sign-on pass-through leaves it as the
+// browser sent it.
 func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t qlik.Target, e qlik.Entry) error {
 	u := qlikUser(*st.User)
 	start := time.Now()
@@ -252,7 +259,9 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 	if err != nil {
 		s.logger(c).Error("hand-off to Qlik failed", "event", "handoff_failed", "target", t.ID(), "user", u.UserID,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
-		s.saveSession(c, sess, st)
+		if st.touched {
+			s.saveSession(c, sess, st)
+		}
 		switch {
 		case errors.Is(err, qlik.ErrBadEntry):
 			return s.errorPage(c, http.StatusBadRequest, msgBadEntry)
@@ -262,13 +271,15 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		}
 		return s.errorPage(c, http.StatusBadGateway, msgQlikRefused)
 	}
-	st.addTarget(t.ID())
+	added := st.addTarget(t.ID())
 	closingEvent(c, "handed off to Qlik", slog.String("event", "handoff"), slog.String("target", t.ID()),
 		slog.String("user", u.UserID), slog.Float64("qlik_ms", ms(time.Since(start))))
 	for _, ck := range h.Cookies {
 		c.SetCookie(ck)
 	}
-	s.saveSession(c, sess, st)
+	if added || st.touched {
+		s.saveSession(c, sess, st)
+	}
 	if h.Page != nil {
 		return s.renderHandoffPage(c, h.Page)
 	}

@@ -47,8 +47,10 @@ type state struct {
 	Targets []string `json:"tg,omitempty"`
 	// Flows are entries from Qlik waiting for the user to sign in.
 	Flows []flow `json:"f,omitempty"`
-	// Handoffs are recent automatic hand-offs (Unix ms), to catch loops.
-	Handoffs []int64 `json:"h,omitempty"`
+
+	// touched says that load changed the state (a new SID, a sign-out, a
+	// later SeenAt): it must be saved even where nothing else changes it.
+	touched bool
 }
 
 // flow is one entry from Qlik, kept per browser tab so two tabs that Qlik
@@ -85,6 +87,8 @@ type sessionStore struct {
 	// options the cookie's: what a server-side store is built from.
 	signing [][]byte
 	options sessions.Options
+	// loopKey signs the redirect-loop counter cookie (loop.go).
+	loopKey []byte
 	// server is store when sessions live on the server (Redis), nil for
 	// the cookie store; log reports its failures.
 	server serverSideStore
@@ -103,6 +107,10 @@ type sessionStore struct {
 // current secret.
 func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.SameSite, now func() time.Time) (*sessionStore, error) {
 	var keyPairs, signing [][]byte
+	loopKey, err := hkdf.Key(sha256.New, []byte(cfg.Secret), nil, "qlikgate loop counter v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("session: derive loop counter key: %w", err)
+	}
 	for _, secret := range append([]string{cfg.Secret}, cfg.PreviousSecrets...) {
 		hashKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "qlikgate session signing v1", 64)
 		if err != nil {
@@ -130,7 +138,7 @@ func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.
 		}
 	}
 	return &sessionStore{store: s, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: map[string]time.Time{},
-		signing: signing, options: *s.Options}, nil
+		signing: signing, options: *s.Options, loopKey: loopKey}, nil
 }
 
 // serverSideStore keeps sessions on the server under an id in the cookie.
@@ -190,17 +198,27 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 	stored := st.SID
 	if st.SID == "" {
 		st.SID, st.CSRF = randomID(), randomID()
+		st.touched = true
+	}
+	if n := len(st.Flows); n > 0 {
+		if st.pruneFlows(s.now()); len(st.Flows) != n {
+			st.touched = true
+		}
 	}
 	if st.User != nil {
 		now := s.now()
+		seen := now.Sub(time.Unix(st.SeenAt, 0))
 		expired := now.Sub(time.Unix(st.AuthAt, 0)) > s.lifetime
-		idle := s.idle > 0 && now.Sub(time.Unix(st.SeenAt, 0)) > s.idle
-		if expired || idle || s.isRevoked(st.SID) {
+		idle := s.idle > 0 && seen > s.idle
+		switch {
+		case expired || idle || s.isRevoked(st.SID):
 			// Signed out, but keep the browser's pending flows.
 			st.SID, st.CSRF = randomID(), randomID()
 			st.User, st.AuthAt, st.SeenAt, st.Targets = nil, 0, 0, nil
-		} else {
+			st.touched = true
+		case seen >= s.seenEvery():
 			st.SeenAt = now.Unix()
+			st.touched = true
 		}
 	}
 	if s.server != nil {
@@ -209,9 +227,19 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 	return sess, st
 }
 
+// seenEvery is how stale SeenAt may get before a request refreshes it: a
+// fresh SeenAt on every request would mean writing the session on every
+// request. The idle timeout is enforced to within this.
+func (s *sessionStore) seenEvery() time.Duration {
+	if s.idle > 0 {
+		return min(time.Minute, s.idle/10)
+	}
+	return time.Minute
+}
+
 // save writes state into the response's Set-Cookie.
 func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *sessions.Session, st *state) error {
-	st.pruneFlows(time.Now())
+	st.pruneFlows(s.now())
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("session: encode: %w", err)
@@ -245,7 +273,8 @@ func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessi
 func (st *state) login(id providers.Identity, now time.Time) {
 	st.SID, st.CSRF = randomID(), randomID()
 	st.User, st.AuthAt, st.SeenAt = &id, now.Unix(), now.Unix()
-	st.Targets, st.Handoffs = nil, nil
+	st.Targets = nil
+	st.touched = true
 }
 
 // addFlow remembers an entry and returns the new flow. The pointer is
@@ -287,26 +316,14 @@ func (st *state) pruneFlows(now time.Time) {
 	})
 }
 
-func (st *state) addTarget(id string) {
-	if !slices.Contains(st.Targets, id) {
-		st.Targets = append(st.Targets, id)
+// addTarget records a target the user was handed to and reports whether
+// it is a new one.
+func (st *state) addTarget(id string) bool {
+	if slices.Contains(st.Targets, id) {
+		return false
 	}
-}
-
-// loopWindow and loopLimit define a redirect loop: more than loopLimit
-// automatic hand-offs within loopWindow.
-const (
-	loopWindow = 10 * time.Second
-	loopLimit  = 6
-)
-
-// noteHandoff records an automatic hand-off and reports whether the browser
-// is bouncing between Qlik and qlikgate.
-func (st *state) noteHandoff(now time.Time) (looping bool) {
-	cut := now.Add(-loopWindow).UnixMilli()
-	st.Handoffs = slices.DeleteFunc(st.Handoffs, func(t int64) bool { return t < cut })
-	st.Handoffs = append(st.Handoffs, now.UnixMilli())
-	return len(st.Handoffs) > loopLimit
+	st.Targets = append(st.Targets, id)
+	return true
 }
 
 // stateSerializer carries the session's one value, the state JSON, through

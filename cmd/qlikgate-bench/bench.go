@@ -133,7 +133,7 @@ func measureChildFlow(ctx context.Context, o options, flow string, e entrance, p
 			return flowResult{}, nil, err
 		}
 	}
-	child, err := startChild(ctx, pm.bin, pm.config, pm.publicURL, pm.logFile, pprofAddr)
+	child, err := startChild(ctx, pm.bin, pm.config, pm.publicURL, pm.logFile, pprofAddr, o.gogc)
 	if err != nil {
 		return flowResult{}, nil, err
 	}
@@ -155,6 +155,11 @@ func measureChildFlow(ctx context.Context, o options, flow string, e entrance, p
 	if err := child.alive(); err != nil {
 		return flowResult{}, nil, err
 	}
+	gogc, err := child.gogc(ctx)
+	if err != nil {
+		return flowResult{}, nil, err
+	}
+	r.GOGC = &gogc
 	var sum *profileSummary
 	if prof != nil {
 		if sum, err = prof.finish(ctx, flow, o.cpuProfile); err != nil {
@@ -168,8 +173,8 @@ func measureChildFlow(ctx context.Context, o options, flow string, e entrance, p
 func localSetup(o options) setup {
 	sec := web.DefaultSecurity()
 	return setup{
-		Module: fmt.Sprintf("`qlikgate serve -config …` as a child process, built from ./cmd/qlikgate; log.level %s (text, to a file); "+
-			"providers static (argon2id, static.DefaultArgon2) and ldap; target sense-ticket", o.logLevel),
+		Module: fmt.Sprintf("`qlikgate serve -config …` as a child process, built from ./cmd/qlikgate%s; log.level %s (text, to a file); "+
+			"providers static (argon2id, static.DefaultArgon2) and ldap; target sense-ticket", gogcNote(o.gogc), o.logLevel),
 		Qlik: fmt.Sprintf("qliksim Sense virtual proxy in the tool's process (%s certificates, ticket TTL %s), started afresh for every run",
 			keyName(o.pki), o.ticketTTL),
 		Users: o.users, Rate: o.rate, Duration: o.duration.String(), Requests: o.requests, Warmup: o.warmup.String(), LogLevel: o.logLevel,
@@ -177,6 +182,17 @@ func localSetup(o options) setup {
 		Security: fmt.Sprintf("defaults (max_attempts %d, ip_max_attempts %d, lockout %s, failure_delay %s); one account per virtual user, "+
 			"only successful logins, so the throttle and the failure floor never engage", sec.MaxAttempts, sec.IPMaxAttempts, sec.Lockout, sec.FailureDelay),
 	}
+}
+
+// gogcNote names a GOGC the tool gave qlikgate, or the one it inherited.
+func gogcNote(gogc string) string {
+	switch {
+	case gogc != "":
+		return ", GOGC=" + gogc
+	case os.Getenv("GOGC") != "":
+		return ", GOGC=" + os.Getenv("GOGC") + " (inherited)"
+	}
+	return ""
 }
 
 func keyName(pki string) string {

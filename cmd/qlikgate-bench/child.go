@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -24,7 +27,7 @@ type childModule struct {
 
 // startChild starts the binary and waits until /healthz answers. Its log
 // goes to logFile (a file, never a pipe, so it can never block on us).
-func startChild(ctx context.Context, bin, configPath, publicURL, logFile, pprofAddr string) (*childModule, error) {
+func startChild(ctx context.Context, bin, configPath, publicURL, logFile, pprofAddr, gogc string) (*childModule, error) {
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, fmt.Errorf("qlikgate log: %w", err)
@@ -32,6 +35,9 @@ func startChild(ctx context.Context, bin, configPath, publicURL, logFile, pprofA
 	cmd := exec.Command(bin, "serve", "-config", configPath)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, out, out
 	cmd.Env = os.Environ()
+	if gogc != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+gogc) // the last one wins
+	}
 	if pprofAddr != "" {
 		cmd.Env = append(cmd.Env, pprofEnv+"="+pprofAddr)
 	}
@@ -106,4 +112,32 @@ func (c *childModule) alive() error {
 	default:
 		return nil
 	}
+}
+
+// gogc reads the GOGC the child runs with from its /metrics
+// (go_gc_gogc_percent), so that the report says what was measured rather
+// than what was asked for.
+func (c *childModule) gogc(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.publicURL+"metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("reading qlikgate's /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("reading qlikgate's /metrics: %w", err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, "go_gc_gogc_percent "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, fmt.Errorf("qlikgate's /metrics: go_gc_gogc_percent %q: %w", v, err)
+			}
+			return int(f), nil
+		}
+	}
+	return 0, errors.New("qlikgate's /metrics has no go_gc_gogc_percent")
 }

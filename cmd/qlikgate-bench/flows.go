@@ -12,8 +12,11 @@ import (
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
-// sessionCookie is the name of qlikgate's session cookie.
-const sessionCookie = "qlikgate"
+// The cookies qlikgate sets.
+const (
+	sessionCookie = "qlikgate"
+	loopCookie    = "qlikgate_loop" // the redirect-loop guard's counter
+)
 
 // flowSpec is one kind of flow that virtual users repeat.
 type flowSpec struct {
@@ -75,10 +78,11 @@ func loginFlow(name string, e entrance, who func(i int) signIn) flowSpec {
 // ssoFlow is the single sign-on hand-off: each virtual user signs in once
 // (not measured), then repeatedly comes back to qlikgate's entry URL, as a
 // browser does when its Qlik session has ended, and is handed over to Qlik
-// at once. Every iteration presents the cookie of that first login, as the
-// many users a virtual user stands for would each present their own:
-// keeping the cookie qlikgate sets would make one browser bounce back
-// dozens of times a second, which the redirect-loop guard rightly stops.
+// at once. Every iteration presents the cookie of that first login and no
+// redirect-loop counter, as the many users a virtual user stands for would
+// each present their own: keeping the counter qlikgate sets would make one
+// browser bounce back dozens of times a second, which the guard rightly
+// stops.
 // The entry URL carries the targetId the proxy made for this virtual user;
 // the proxy's own redirect is not repeated (it is Qlik's work, and qliksim
 // keeps every targetId for ten minutes).
@@ -107,8 +111,12 @@ func ssoFlow(e entrance, who func(i int) signIn) flowSpec {
 			b.forget()
 			signedIn = newFloorCookie(s, base)
 		}
+		noCounter := &http.Cookie{Name: loopCookie, Path: base, MaxAge: -1}
 		return &virtualUser{close: b.close, iterate: func(ctx context.Context) (time.Duration, error) {
 			if err := b.setCookie(e.moduleURL, signedIn); err != nil {
+				return 0, err
+			}
+			if err := b.setCookie(e.moduleURL, noCounter); err != nil {
 				return 0, err
 			}
 			p, module, err := b.get(ctx, entry)

@@ -26,7 +26,7 @@ import (
 func TestBenchRunsAndReportsSanely(t *testing.T) {
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	args := []string{"-users", "2", "-duration", "500ms", "-warmup", "200ms", "-compare-duration", "300ms",
-		"-pki", "ecdsa", "-argon2-time", "100ms", "-json", jsonPath}
+		"-pki", "ecdsa", "-argon2-time", "100ms", "-gogc", "150", "-json", jsonPath}
 	switch {
 	case testing.Short():
 		args = append(args, "-flows", "sso", "-slapd", "off", "-compare=false", "-duration", "300ms", "-warmup", "100ms")
@@ -55,6 +55,9 @@ func TestBenchRunsAndReportsSanely(t *testing.T) {
 		checkFlow(t, f, 2)
 		if runtime.GOOS == "linux" && f.PeakRSS <= 0 {
 			t.Errorf("%s: no peak RSS of the qlikgate process", f.Flow)
+		}
+		if f.GOGC == nil || *f.GOGC != 150 {
+			t.Errorf("%s: qlikgate ran with GOGC %v, want the 150 of -gogc", f.Flow, f.GOGC)
 		}
 		if !strings.Contains(out.String(), f.Flow) {
 			t.Errorf("the table does not show the %s flow:\n%s", f.Flow, out.String())
@@ -200,6 +203,9 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 		{"-url", "http://127.0.0.1:1/"}, // no -user/-password
 		{"-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b"}, // default flows are not -url flows
 		{"-cpuprofile", "x.prof", "-profile-flow", "ldap", "-flows", "sso"},
+		{"-gogc", "0"},
+		{"-gogc", "lots"},
+		{"-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b", "-flows", "sso", "-gogc", "200"},
 	} {
 		if _, err := parseOptions(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%q: accepted", args)
@@ -207,6 +213,11 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 	}
 	if _, err := parseOptions(nil, &bytes.Buffer{}); err != nil {
 		t.Errorf("defaults refused: %v", err)
+	}
+	for _, gogc := range []string{"off", "200"} {
+		if _, err := parseOptions([]string{"-gogc", gogc}, &bytes.Buffer{}); err != nil {
+			t.Errorf("-gogc %s refused: %v", gogc, err)
+		}
 	}
 }
 

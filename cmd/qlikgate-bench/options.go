@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,6 +40,7 @@ type options struct {
 	pki       string // rsa | ecdsa
 	ticketTTL time.Duration
 	logLevel  string
+	gogc      string // GOGC of the qlikgate child; empty: the tool's environment
 
 	qlikgateBin string // a prebuilt qlikgate; empty builds ./cmd/qlikgate
 	jsonFile    string
@@ -80,6 +82,7 @@ Flags:
 	fs.StringVar(&o.pki, "pki", "rsa", "key type of the simulated Sense site: rsa (2048, like a QMC export) or ecdsa")
 	fs.DurationVar(&o.ticketTTL, "ticket-ttl", time.Minute, "qliksim ticket lifetime (Qlik: one minute)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "qlikgate's log.level (info is the default a deployment runs with)")
+	fs.StringVar(&o.gogc, "gogc", "", "GOGC for the qlikgate process only, to measure the garbage collector's share (empty: this tool's environment)")
 	fs.StringVar(&o.qlikgateBin, "qlikgate", "", "use this qlikgate binary instead of building ./cmd/qlikgate")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the qlikgate process during -profile-flow to this file")
@@ -155,6 +158,14 @@ func (o options) validate() error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, o.logLevel) {
 		errs = append(errs, fmt.Errorf("-log-level: %q is not debug, info, warn or error", o.logLevel))
+	}
+	if o.gogc != "" {
+		if n, err := strconv.Atoi(o.gogc); o.gogc != "off" && (err != nil || n < 1) {
+			errs = append(errs, fmt.Errorf("-gogc: %q is not a positive percentage or off", o.gogc))
+		}
+		if o.url != "" {
+			errs = append(errs, errors.New("-gogc: only when the tool starts qlikgate itself (not with -url)"))
+		}
 	}
 	if o.cpuProfile != "" && !slices.Contains(o.flows, o.profileFlow) {
 		errs = append(errs, fmt.Errorf("-profile-flow: %q is not among -flows", o.profileFlow))

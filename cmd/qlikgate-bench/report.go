@@ -47,19 +47,22 @@ type setup struct {
 
 // flowResult is one measured run of one flow.
 type flowResult struct {
-	Flow          string        `json:"flow"`
-	Module        string        `json:"module"`
-	Users         int           `json:"users"`
-	Completed     int           `json:"completed"`
-	Errors        int           `json:"errors"`
-	Seconds       float64       `json:"seconds"`
-	Throughput    float64       `json:"throughput_per_s"`
-	Latency       latencyStats  `json:"latency"`
-	ModuleLatency latencyStats  `json:"qlikgate_latency"` // the part spent waiting on qlikgate
-	PeakRSS       int64         `json:"peak_rss_bytes,omitempty"`
-	QPS           *qpsCounts    `json:"qps,omitempty"`
-	CPU           *cpuShare     `json:"cpu,omitempty"`
-	ErrorSamples  []errorSample `json:"error_samples,omitempty"`
+	Flow          string       `json:"flow"`
+	Module        string       `json:"module"`
+	Users         int          `json:"users"`
+	Completed     int          `json:"completed"`
+	Errors        int          `json:"errors"`
+	Seconds       float64      `json:"seconds"`
+	Throughput    float64      `json:"throughput_per_s"`
+	Latency       latencyStats `json:"latency"`
+	ModuleLatency latencyStats `json:"qlikgate_latency"` // the part spent waiting on qlikgate
+	PeakRSS       int64        `json:"peak_rss_bytes,omitempty"`
+	// GOGC is the garbage collector's target the qlikgate child ran with,
+	// as its /metrics reported it (go_gc_gogc_percent; -1: off).
+	GOGC         *int          `json:"qlikgate_gogc,omitempty"`
+	QPS          *qpsCounts    `json:"qps,omitempty"`
+	CPU          *cpuShare     `json:"cpu,omitempty"`
+	ErrorSamples []errorSample `json:"error_samples,omitempty"`
 }
 
 func newFlowResult(flow, module string, w window, m measurement) flowResult {

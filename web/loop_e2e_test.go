@@ -97,7 +97,12 @@ func TestSingleSignOnLeavesTheSessionAlone(t *testing.T) {
 		var session, loop bool
 		for _, c := range (&http.Response{Header: p.Header}).Cookies() {
 			session = session || c.Name == "qlikgate"
-			loop = loop || c.Name == "qlikgate_loop"
+			if c.Name == "qlikgate_loop" {
+				loop = true
+				if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 10 {
+					t.Errorf("loop counter cookie %q: want HttpOnly, SameSite=Lax, Path=/, Max-Age=10", c.Raw)
+				}
+			}
 		}
 		if !loop {
 			t.Errorf("a hand-off without the loop counter cookie")

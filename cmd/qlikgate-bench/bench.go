@@ -27,6 +27,7 @@ func bench(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	}
 	rep.Setup.Seconds = time.Since(began).Round(100 * time.Millisecond).Seconds()
 	rep.noteBusyRuns()
+	rep.notePinned(rep.Machine.CPUs)
 	return rep, err
 }
 
@@ -45,6 +46,16 @@ func benchLocal(ctx context.Context, o options, rep *report, progress func(strin
 			return err
 		}
 	}
+	var pin *pinning
+	if o.pin {
+		// After the hash rate, which wants the whole machine; before
+		// slapd, which inherits the tool's CPUs.
+		if pin, err = pinTool(); err != nil {
+			return err
+		}
+		defer func() { _ = pin.release() }()
+		rep.Setup.Pinning = pin.describe()
+	}
 	users := accounts(o.users)
 	hash, err := static.HashPassword(benchPassword, static.DefaultArgon2)
 	if err != nil {
@@ -59,6 +70,7 @@ func benchLocal(ctx context.Context, o options, rep *report, progress func(strin
 	if err != nil {
 		return err
 	}
+	mod.pin = pin
 	e := entrance{start: svc.site.hubURL(), hubShowsUser: true}
 	for _, flow := range o.flows {
 		if flow == flowLDAP && svc.dir == nil {
@@ -87,6 +99,7 @@ func benchLocal(ctx context.Context, o options, rep *report, progress func(strin
 // started once per flow.
 type preparedModule struct {
 	bin, config, publicURL, logFile string
+	pin                             *pinning // -pin: where qlikgate runs
 }
 
 // prepareModule writes qlikgate's configuration and builds (or takes) the
@@ -133,7 +146,7 @@ func measureChildFlow(ctx context.Context, o options, flow string, e entrance, p
 			return flowResult{}, nil, err
 		}
 	}
-	child, err := startChild(ctx, pm.bin, pm.config, pm.publicURL, pm.logFile, pprofAddr, o.gogc)
+	child, err := startChild(ctx, pm.bin, pm.config, pm.publicURL, pm.logFile, pprofAddr, o.gogc, pm.pin)
 	if err != nil {
 		return flowResult{}, nil, err
 	}
@@ -160,6 +173,9 @@ func measureChildFlow(ctx context.Context, o options, flow string, e entrance, p
 		return flowResult{}, nil, err
 	}
 	r.GOGC = &gogc
+	if n, err := moduleAffinity(child.pid()); err == nil {
+		r.CPUs = n
+	}
 	var sum *profileSummary
 	if prof != nil {
 		if sum, err = prof.finish(ctx, flow, o.cpuProfile); err != nil {

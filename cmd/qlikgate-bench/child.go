@@ -27,7 +27,7 @@ type childModule struct {
 
 // startChild starts the binary and waits until /healthz answers. Its log
 // goes to logFile (a file, never a pipe, so it can never block on us).
-func startChild(ctx context.Context, bin, configPath, publicURL, logFile, pprofAddr, gogc string) (*childModule, error) {
+func startChild(ctx context.Context, bin, configPath, publicURL, logFile, pprofAddr, gogc string, pin *pinning) (*childModule, error) {
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, fmt.Errorf("qlikgate log: %w", err)
@@ -42,7 +42,11 @@ func startChild(ctx context.Context, bin, configPath, publicURL, logFile, pprofA
 		cmd.Env = append(cmd.Env, pprofEnv+"="+pprofAddr)
 	}
 	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if pin != nil {
+		start = func() error { return pin.start(cmd) }
+	}
+	if err := start(); err != nil {
 		out.Close()
 		return nil, fmt.Errorf("starting qlikgate: %w", err)
 	}

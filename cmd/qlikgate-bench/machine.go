@@ -10,9 +10,29 @@ import (
 // currentMachine describes where the numbers were measured.
 func currentMachine() machine {
 	return machine{
-		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(),
+		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: onlineCPUs(),
 		CPUModel: cpuModel(), GoVersion: runtime.Version(),
 	}
+}
+
+// onlineCPUs is the machine's CPU count as /proc/stat, which the CPU
+// shares are computed from, counts them: runtime.NumCPU is this process's
+// share, which taskset (or -pin) makes smaller.
+func onlineCPUs() int {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		if len(line) > 3 && strings.HasPrefix(line, "cpu") && line[3] >= '0' && line[3] <= '9' {
+			n++
+		}
+	}
+	if n == 0 {
+		return runtime.NumCPU()
+	}
+	return n
 }
 
 // cpuModel is the "model name" of /proc/cpuinfo, or "" where there is none.

@@ -59,6 +59,9 @@ func TestBenchRunsAndReportsSanely(t *testing.T) {
 		if f.GOGC == nil || *f.GOGC != 150 {
 			t.Errorf("%s: qlikgate ran with GOGC %v, want the 150 of -gogc", f.Flow, f.GOGC)
 		}
+		if runtime.GOOS == "linux" && f.CPUs < 1 {
+			t.Errorf("%s: no CPU count for qlikgate", f.Flow)
+		}
 		if !strings.Contains(out.String(), f.Flow) {
 			t.Errorf("the table does not show the %s flow:\n%s", f.Flow, out.String())
 		}
@@ -203,6 +206,8 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 		{"-url", "http://127.0.0.1:1/"}, // no -user/-password
 		{"-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b"}, // default flows are not -url flows
 		{"-cpuprofile", "x.prof", "-profile-flow", "ldap", "-flows", "sso"},
+		{"-pin"}, // the comparison is on by default
+		{"-pin", "-compare=false", "-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b", "-flows", "sso"},
 		{"-gogc", "0"},
 		{"-gogc", "lots"},
 		{"-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b", "-flows", "sso", "-gogc", "200"},
@@ -308,5 +313,43 @@ func TestReportShowsTheFloor(t *testing.T) {
 				t.Errorf("a floor row without a floor run:\n%s", table.String())
 			}
 		})
+	}
+}
+
+// TestPin: with -pin the qlikgate child may run on exactly one CPU, the
+// report says so and how busy that CPU was, and this process gets all its
+// CPUs back afterwards.
+func TestPin(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("-pin is Linux-only")
+	}
+	cpus, err := moduleAffinity(os.Getpid())
+	if err != nil || cpus < 2 {
+		t.Skipf("-pin needs two CPUs, this process may use %d (%v)", cpus, err)
+	}
+	before := runtime.GOMAXPROCS(0)
+	jsonPath := filepath.Join(t.TempDir(), "bench.json")
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"-pin", "-compare=false", "-flows", "sso", "-slapd", "off", "-users", "2",
+		"-duration", "300ms", "-warmup", "100ms", "-argon2-time", "0", "-pki", "ecdsa", "-json", jsonPath}, &out, &errOut)
+	if code != exitOK {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	rep := readReport(t, jsonPath)
+	if !strings.Contains(rep.Setup.Pinning, "qlikgate pinned to CPU") || !strings.Contains(out.String(), "CPUs: qlikgate pinned") {
+		t.Errorf("the report does not say where qlikgate ran: %q\n%s", rep.Setup.Pinning, out.String())
+	}
+	if len(rep.Flows) != 1 || rep.Flows[0].CPUs != 1 {
+		t.Fatalf("qlikgate could run on %+v CPUs, want 1", rep.Flows)
+	}
+	checkFlow(t, rep.Flows[0], 2)
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "of its own CPU") }) {
+		t.Errorf("no note on how busy qlikgate's CPU was: %q", rep.Notes)
+	}
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS %d after the run, was %d", got, before)
+	}
+	if n, err := moduleAffinity(os.Getpid()); err != nil || n != cpus {
+		t.Errorf("this process may use %d CPUs after the run (%v), want its %d again", n, err, cpus)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"runtime"
 
 	"github.com/qlikgate/qlikgate/qlik/qliksim"
 )
@@ -54,7 +53,7 @@ func measureFlow(ctx context.Context, name string, spec flowSpec, w window, site
 	r.QPS = newQPSCounts(qpsStart, end, w.users)
 	if cpuEnd, ok := sampleCPU(t.pids); ok && cpuOK {
 		r.CPU = shareBetween(cpuStart, cpuEnd)
-		r.CPU.addCapacity(r.Throughput, runtime.NumCPU())
+		r.CPU.addCapacity(r.Throughput, onlineCPUs())
 	}
 	if t.rssPID > 0 {
 		if rss, err := peakRSS(t.rssPID); err == nil {

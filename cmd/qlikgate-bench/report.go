@@ -42,6 +42,7 @@ type setup struct {
 	Security  string  `json:"security"`
 	Directory string  `json:"directory,omitempty"`
 	TicketTTL string  `json:"qliksim_ticket_ttl,omitempty"`
+	Pinning   string  `json:"pinning,omitempty"` // -pin: which CPUs qlikgate and the tool ran on
 	Seconds   float64 `json:"total_seconds"`
 }
 
@@ -59,7 +60,10 @@ type flowResult struct {
 	PeakRSS       int64        `json:"peak_rss_bytes,omitempty"`
 	// GOGC is the garbage collector's target the qlikgate child ran with,
 	// as its /metrics reported it (go_gc_gogc_percent; -1: off).
-	GOGC         *int          `json:"qlikgate_gogc,omitempty"`
+	GOGC *int `json:"qlikgate_gogc,omitempty"`
+	// CPUs is how many CPUs the qlikgate child was allowed to run on
+	// (one with -pin), as the kernel reported it.
+	CPUs         int           `json:"qlikgate_cpus,omitempty"`
 	QPS          *qpsCounts    `json:"qps,omitempty"`
 	CPU          *cpuShare     `json:"cpu,omitempty"`
 	ErrorSamples []errorSample `json:"error_samples,omitempty"`
@@ -168,6 +172,22 @@ func (c *comparison) runs() []flowResult {
 		return []flowResult{c.Pooled, *c.Floor, c.Naive}
 	}
 	return []flowResult{c.Pooled, c.Naive}
+}
+
+// notePinned says, for a -pin run, how busy qlikgate's own CPU was: a
+// flow that kept it nearly busy measured qlikgate's capacity on one core;
+// one that did not was held back by the tool's side.
+func (r *report) notePinned(cpus int) {
+	if r.Setup.Pinning == "" {
+		return
+	}
+	for _, f := range r.Flows {
+		if c := f.CPU; c != nil && c.QlikgatePct > 0 {
+			own := c.QlikgatePct * float64(cpus)
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: qlikgate used %.0f%% of its own CPU at %.0f flows/s, so about %.0f flows/s per CPU of its own",
+				f.Flow, own, f.Throughput, f.Throughput*100/own))
+		}
+	}
 }
 
 // busyThreshold is the share of the CPU other processes may take during a

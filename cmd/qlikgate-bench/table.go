@@ -24,6 +24,9 @@ func (r *report) writeTable(w io.Writer) {
 	if s.Directory != "" {
 		fmt.Fprintf(w, "directory: %s\n", s.Directory)
 	}
+	if s.Pinning != "" {
+		fmt.Fprintf(w, "CPUs: %s\n", s.Pinning)
+	}
 	if s.Rate > 0 {
 		span += fmt.Sprintf(", offered at %.0f flows/s (latency from each flow's scheduled start)", s.Rate)
 	}

@@ -45,7 +45,8 @@ func (handoffBenchProvider) Login(_ context.Context, username, _ string) (provid
 // BenchmarkHandoffWebLayer is the single sign-on hand-off through
 // qlikgate's handler chain with the network and Qlik taken out: request id,
 // logging, security headers, routing, entry parsing, session decode, the
-// redirect-loop guard, session encode and the redirect. Whatever it costs
+// redirect-loop counter and the redirect (a pass-through does not encode
+// the unchanged session again). Whatever it costs
 // is qlikgate's own CPU per hand-off, before any TLS or QPS. "log=info" is
 // what a deployment runs with (one log line per hand-off, formatted and
 // written); "log=off" shows how much of it is logging.

@@ -47,14 +47,14 @@ func benchLocal(ctx context.Context, o options, rep *report, progress func(strin
 		}
 	}
 	var pin *pinning
-	if o.pin {
+	if o.pin > 0 {
 		// After the hash rate, which wants the whole machine; before
 		// slapd, which inherits the tool's CPUs.
-		if pin, err = pinTool(); err != nil {
+		if pin, err = pinTool(o.pin); err != nil {
 			return err
 		}
 		defer func() { _ = pin.release() }()
-		rep.Setup.Pinning = pin.describe()
+		rep.Setup.Pinning, rep.Setup.Pinned = pin.describe(), o.pin
 	}
 	users := accounts(o.users)
 	hash, err := static.HashPassword(benchPassword, static.DefaultArgon2)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,8 +207,9 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 		{"-url", "http://127.0.0.1:1/"}, // no -user/-password
 		{"-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b"}, // default flows are not -url flows
 		{"-cpuprofile", "x.prof", "-profile-flow", "ldap", "-flows", "sso"},
-		{"-pin"}, // the comparison is on by default
-		{"-pin", "-compare=false", "-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b", "-flows", "sso"},
+		{"-pin", "1"}, // the comparison is on by default
+		{"-pin", "-1", "-compare=false"},
+		{"-pin", "1", "-compare=false", "-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b", "-flows", "sso"},
 		{"-gogc", "0"},
 		{"-gogc", "lots"},
 		{"-url", "http://127.0.0.1:1/", "-user", "a", "-password", "b", "-flows", "sso", "-gogc", "200"},
@@ -330,7 +332,7 @@ func TestPin(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"-pin", "-compare=false", "-flows", "sso", "-slapd", "off", "-users", "2",
+	code := run(context.Background(), []string{"-pin", "1", "-compare=false", "-flows", "sso", "-slapd", "off", "-users", "2",
 		"-duration", "300ms", "-warmup", "100ms", "-argon2-time", "0", "-pki", "ecdsa", "-json", jsonPath}, &out, &errOut)
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
@@ -343,7 +345,7 @@ func TestPin(t *testing.T) {
 		t.Fatalf("qlikgate could run on %+v CPUs, want 1", rep.Flows)
 	}
 	checkFlow(t, rep.Flows[0], 2)
-	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "of its own CPU") }) {
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "of its own 1 CPU(s)") }) {
 		t.Errorf("no note on how busy qlikgate's CPU was: %q", rep.Notes)
 	}
 	if got := runtime.GOMAXPROCS(0); got != before {
@@ -351,5 +353,14 @@ func TestPin(t *testing.T) {
 	}
 	if n, err := moduleAffinity(os.Getpid()); err != nil || n != cpus {
 		t.Errorf("this process may use %d CPUs after the run (%v), want its %d again", n, err, cpus)
+	}
+
+	// Every CPU for qlikgate would leave none for the tool.
+	out.Reset()
+	errOut.Reset()
+	code = run(context.Background(), []string{"-pin", strconv.Itoa(cpus), "-compare=false", "-flows", "sso", "-slapd", "off",
+		"-duration", "100ms", "-argon2-time", "0"}, &out, &errOut)
+	if code == exitOK || !strings.Contains(errOut.String(), "one at least for the tool") {
+		t.Errorf("-pin %d on %d CPUs: exit %d, stderr %q", cpus, cpus, code, errOut.String())
 	}
 }

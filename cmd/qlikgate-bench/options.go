@@ -41,7 +41,7 @@ type options struct {
 	ticketTTL time.Duration
 	logLevel  string
 	gogc      string // GOGC of the qlikgate child; empty: the tool's environment
-	pin       bool   // qlikgate on a CPU of its own (Linux)
+	pin       int    // CPUs of qlikgate's own (Linux); 0: shared
 
 	qlikgateBin string // a prebuilt qlikgate; empty builds ./cmd/qlikgate
 	jsonFile    string
@@ -83,7 +83,7 @@ Flags:
 	fs.StringVar(&o.pki, "pki", "rsa", "key type of the simulated Sense site: rsa (2048, like a QMC export) or ecdsa")
 	fs.DurationVar(&o.ticketTTL, "ticket-ttl", time.Minute, "qliksim ticket lifetime (Qlik: one minute)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "qlikgate's log.level (info is the default a deployment runs with)")
-	fs.BoolVar(&o.pin, "pin", false, "Linux: run qlikgate on a CPU of its own (the last one) and this tool with slapd on the others, to measure qlikgate's throughput on a dedicated core (needs -compare=false)")
+	fs.IntVar(&o.pin, "pin", 0, "Linux: run qlikgate on this many CPUs of its own (the last ones) and this tool with slapd on the others, to measure qlikgate on dedicated cores (needs -compare=false; 0: everything shares every CPU)")
 	fs.StringVar(&o.gogc, "gogc", "", "GOGC for the qlikgate process only, to measure the garbage collector's share (empty: this tool's environment)")
 	fs.StringVar(&o.qlikgateBin, "qlikgate", "", "use this qlikgate binary instead of building ./cmd/qlikgate")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the report as JSON to this file")
@@ -169,7 +169,10 @@ func (o options) validate() error {
 			errs = append(errs, errors.New("-gogc: only when the tool starts qlikgate itself (not with -url)"))
 		}
 	}
-	if o.pin && (o.url != "" || o.compare) {
+	if o.pin < 0 {
+		errs = append(errs, errors.New("-pin: must not be negative"))
+	}
+	if o.pin > 0 && (o.url != "" || o.compare) {
 		errs = append(errs, errors.New("-pin: only when the tool starts qlikgate itself, and with -compare=false (the in-process comparison would share the tool's CPUs)"))
 	}
 	if o.cpuProfile != "" && !slices.Contains(o.flows, o.profileFlow) {

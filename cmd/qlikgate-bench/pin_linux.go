@@ -7,41 +7,41 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// pinning splits the machine for -pin: qlikgate gets the last CPU to
+// pinning splits the machine for -pin: qlikgate gets the last CPUs to
 // itself, and this tool (the virtual users and the simulated Qlik) with
-// slapd the others. qlikgate's throughput is then measured on a core of
+// slapd the others. qlikgate's throughput is then measured on cores of
 // its own instead of extrapolated from its share of shared cores.
 type pinning struct {
-	moduleCPU int
-	module    unix.CPUSet
-	tool      unix.CPUSet
-	all       unix.CPUSet // before pinTool, for release
-	procs     int         // GOMAXPROCS before pinTool
+	module unix.CPUSet
+	tool   unix.CPUSet
+	all    unix.CPUSet // before pinTool, for release
+	procs  int         // GOMAXPROCS before pinTool
 }
 
-// pinTool moves every thread of this process to all CPUs but the last,
+// pinTool moves every thread of this process to all CPUs but the last n,
 // which it keeps for qlikgate. Threads made later inherit the affinity of
 // the thread that makes them, so the whole process stays there.
-func pinTool() (*pinning, error) {
+func pinTool(n int) (*pinning, error) {
 	var all unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &all); err != nil {
 		return nil, fmt.Errorf("-pin: reading this process's CPUs: %w", err)
 	}
-	if all.Count() < 2 {
-		return nil, fmt.Errorf("-pin: needs at least two CPUs, this process may use %d", all.Count())
+	if all.Count() <= n {
+		return nil, fmt.Errorf("-pin %d: needs more than %d CPUs, one at least for the tool; this process may use %d", n, n, all.Count())
 	}
-	p := &pinning{moduleCPU: -1, tool: all, all: all, procs: runtime.GOMAXPROCS(0)}
-	for cpu := 1023; cpu >= 0 && p.moduleCPU < 0; cpu-- {
+	p := &pinning{tool: all, all: all, procs: runtime.GOMAXPROCS(0)}
+	for cpu := maxCPUs - 1; cpu >= 0 && p.module.Count() < n; cpu-- {
 		if all.IsSet(cpu) {
-			p.moduleCPU = cpu
+			p.module.Set(cpu)
+			p.tool.Clear(cpu)
 		}
 	}
-	p.tool.Clear(p.moduleCPU)
-	p.module.Set(p.moduleCPU)
 	if err := setThreads(&p.tool); err != nil {
 		return nil, err
 	}
@@ -73,9 +73,9 @@ func setThreads(set *unix.CPUSet) error {
 	return nil
 }
 
-// start starts cmd on qlikgate's CPU: a new process inherits the CPUs of
+// start starts cmd on qlikgate's CPUs: a new process inherits the CPUs of
 // the thread that forks it, so that thread is pinned there just for the
-// start. Its Go runtime then sees one CPU, as on a one-core machine.
+// start. Its Go runtime then sees only those, as on a machine that size.
 func (p *pinning) start(cmd *exec.Cmd) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -91,11 +91,21 @@ func (p *pinning) start(cmd *exec.Cmd) error {
 
 // describe says who runs where, for the report.
 func (p *pinning) describe() string {
-	others := "the other CPU"
-	if n := p.tool.Count(); n > 1 {
-		others = fmt.Sprintf("the other %d CPUs", n)
+	return fmt.Sprintf("qlikgate pinned to CPU %s, the tool (virtual users, qliksim) and slapd to CPU %s", cpuList(&p.module), cpuList(&p.tool))
+}
+
+// maxCPUs is how many CPUs a unix.CPUSet can hold.
+const maxCPUs = 8 * int(unsafe.Sizeof(unix.CPUSet{}))
+
+// cpuList names the CPUs of a set: "1", "2,3".
+func cpuList(s *unix.CPUSet) string {
+	var ids []string
+	for cpu := range maxCPUs {
+		if s.IsSet(cpu) {
+			ids = append(ids, strconv.Itoa(cpu))
+		}
 	}
-	return fmt.Sprintf("qlikgate pinned to CPU %d, the tool (virtual users, qliksim) and slapd to %s", p.moduleCPU, others)
+	return strings.Join(ids, ",")
 }
 
 // moduleAffinity reads the CPUs the process pid may run on, to check -pin.

@@ -10,7 +10,7 @@ import (
 // pinning is Linux-only: elsewhere -pin is refused.
 type pinning struct{}
 
-func pinTool() (*pinning, error) { return nil, errors.New("-pin: only on Linux") }
+func pinTool(int) (*pinning, error) { return nil, errors.New("-pin: only on Linux") }
 
 func (*pinning) start(cmd *exec.Cmd) error { return cmd.Start() }
 

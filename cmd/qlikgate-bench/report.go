@@ -43,6 +43,7 @@ type setup struct {
 	Directory string  `json:"directory,omitempty"`
 	TicketTTL string  `json:"qliksim_ticket_ttl,omitempty"`
 	Pinning   string  `json:"pinning,omitempty"` // -pin: which CPUs qlikgate and the tool ran on
+	Pinned    int     `json:"pinned_cpus,omitempty"`
 	Seconds   float64 `json:"total_seconds"`
 }
 
@@ -178,14 +179,15 @@ func (c *comparison) runs() []flowResult {
 // flow that kept it nearly busy measured qlikgate's capacity on one core;
 // one that did not was held back by the tool's side.
 func (r *report) notePinned(cpus int) {
-	if r.Setup.Pinning == "" {
+	n := r.Setup.Pinned
+	if n <= 0 {
 		return
 	}
 	for _, f := range r.Flows {
 		if c := f.CPU; c != nil && c.QlikgatePct > 0 {
-			own := c.QlikgatePct * float64(cpus)
-			r.Notes = append(r.Notes, fmt.Sprintf("%s: qlikgate used %.0f%% of its own CPU at %.0f flows/s, so about %.0f flows/s per CPU of its own",
-				f.Flow, own, f.Throughput, f.Throughput*100/own))
+			own := c.QlikgatePct * float64(cpus) / float64(n)
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: qlikgate used %.0f%% of its own %d CPU(s) at %.0f flows/s, so about %.0f flows/s with them fully busy",
+				f.Flow, own, n, f.Throughput, f.Throughput*100/own))
 		}
 	}
 }

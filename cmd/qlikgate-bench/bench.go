@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -100,18 +101,50 @@ func benchLocal(ctx context.Context, o options, rep *report, progress func(strin
 type preparedModule struct {
 	bin, config, publicURL, logFile string
 	pin                             *pinning // -pin: where qlikgate runs
+	dir                             string
+	mc                              moduleConfig
+}
+
+// bind gives the configuration a free loopback port and writes it.
+func (pm *preparedModule) bind(mc moduleConfig) error {
+	listen, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	mc.Listen, mc.PublicURL = listen, "http://"+listen+"/"
+	config, err := writeModuleConfig(pm.dir, mc)
+	if err != nil {
+		return err
+	}
+	pm.mc, pm.config, pm.publicURL = mc, config, mc.PublicURL
+	return nil
+}
+
+// startAttempts bounds the retries of a qlikgate whose port was taken.
+const startAttempts = 3
+
+// start starts qlikgate. Between finding a free port and qlikgate
+// listening on it, another process may take the port (a busy machine
+// makes outgoing connections from the same range), so a start that fails
+// for that reason is tried again on another port.
+func (pm *preparedModule) start(ctx context.Context, o options, pprofAddr string) (*childModule, error) {
+	for attempt := 1; ; attempt++ {
+		child, err := startChild(ctx, pm.bin, pm.config, pm.publicURL, pm.logFile, pprofAddr, o.gogc, pm.pin)
+		if err == nil || attempt == startAttempts || !errors.Is(err, errPortTaken) {
+			return child, err
+		}
+		if err := pm.bind(pm.mc); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // prepareModule writes qlikgate's configuration and builds (or takes) the
 // binary.
 func prepareModule(ctx context.Context, o options, dir string, site *senseSite, d *directory, users []account, hash string, progress func(string, ...any)) (preparedModule, error) {
-	listen, err := freeAddr()
-	if err != nil {
-		return preparedModule{}, err
-	}
-	pm := preparedModule{publicURL: "http://" + listen + "/", logFile: filepath.Join(dir, "qlikgate.log"), bin: o.qlikgateBin}
+	pm := preparedModule{dir: dir, logFile: filepath.Join(dir, "qlikgate.log"), bin: o.qlikgateBin}
 	mc := moduleConfig{
-		Listen: listen, PublicURL: pm.publicURL, LogLevel: o.logLevel, Users: users, PasswordHash: hash,
+		LogLevel: o.logLevel, Users: users, PasswordHash: hash,
 		Sense: senseSettings{
 			ProxyRestURI: site.proxyRestURI(), HubURL: site.hubURL(),
 			ClientCert: site.files.ClientCert, ClientKey: site.files.ClientKey, Root: site.files.Root,
@@ -122,10 +155,11 @@ func prepareModule(ctx context.Context, o options, dir string, site *senseSite, 
 		mc.LDAP = &ldapSettings{URL: lc.URLs[0], CAFile: lc.CAFile, BindDN: lc.BindDN, BindPassword: lc.BindPassword,
 			UserBase: lc.UserBase, GroupBase: lc.GroupBase}
 	}
-	if pm.config, err = writeModuleConfig(dir, mc); err != nil {
+	if err := pm.bind(mc); err != nil {
 		return preparedModule{}, err
 	}
 	if pm.bin == "" {
+		var err error
 		progress("building qlikgate")
 		if pm.bin, err = buildModule(ctx, dir, o.cpuProfile != ""); err != nil {
 			return preparedModule{}, err
@@ -146,7 +180,7 @@ func measureChildFlow(ctx context.Context, o options, flow string, e entrance, p
 			return flowResult{}, nil, err
 		}
 	}
-	child, err := startChild(ctx, pm.bin, pm.config, pm.publicURL, pm.logFile, pprofAddr, o.gogc, pm.pin)
+	child, err := pm.start(ctx, o, pprofAddr)
 	if err != nil {
 		return flowResult{}, nil, err
 	}

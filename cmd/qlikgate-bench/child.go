@@ -81,7 +81,12 @@ func (c *childModule) waitHealthy(ctx context.Context, timeout time.Duration) er
 		}
 		select {
 		case <-c.done:
-			return fmt.Errorf("qlikgate exited at start-up (%v); its log: %s", c.waitErr, c.logFile)
+			tail := logTail(c.logFile, 5)
+			err := fmt.Errorf("qlikgate exited at start-up (%v); the end of its log (%s):\n%s", c.waitErr, c.logFile, tail)
+			if strings.Contains(tail, "address already in use") {
+				err = fmt.Errorf("%w: %w", errPortTaken, err)
+			}
+			return err
 		case <-ctx.Done():
 			return fmt.Errorf("qlikgate did not answer %shealthz within %s; its log: %s", c.publicURL, timeout, c.logFile)
 		case <-time.After(50 * time.Millisecond):
@@ -116,6 +121,19 @@ func (c *childModule) alive() error {
 	default:
 		return nil
 	}
+}
+
+// errPortTaken: qlikgate could not listen because its port was taken.
+var errPortTaken = errors.New("qlikgate's port was taken")
+
+// logTail returns the last n lines of a log file, to say why a start failed.
+func logTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // gogc reads the GOGC the child runs with from its /metrics

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -362,5 +364,52 @@ func TestPin(t *testing.T) {
 		"-duration", "100ms", "-argon2-time", "0"}, &out, &errOut)
 	if code == exitOK || !strings.Contains(errOut.String(), "one at least for the tool") {
 		t.Errorf("-pin %d on %d CPUs: exit %d, stderr %q", cpus, cpus, code, errOut.String())
+	}
+}
+
+// TestStartTakesAnotherPortWhenItsPortIsTaken: a port that another process
+// took between the tool finding it free and qlikgate listening on it does
+// not fail the run; qlikgate starts on another one, and a start that fails
+// for any other reason says why from qlikgate's log.
+func TestStartTakesAnotherPortWhenItsPortIsTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds qlikgate")
+	}
+	dir := t.TempDir()
+	site, err := newSenseSite(dir, "ecdsa", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.close()
+	o, err := parseOptions([]string{"-users", "1"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := prepareModule(context.Background(), o, dir, site, nil, accounts(1), cheapHash(t), func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", pm.mc.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	first := pm.publicURL
+	child, err := pm.start(context.Background(), o, "")
+	if err != nil {
+		t.Fatalf("start with its port taken: %v", err)
+	}
+	if pm.publicURL == first || child.publicURL != pm.publicURL {
+		t.Errorf("qlikgate at %s (module %s), first port %s: want a new port", child.publicURL, pm.publicURL, first)
+	}
+	child.stop()
+
+	// Any other start-up failure is reported with qlikgate's own words.
+	if err := os.WriteFile(pm.config, []byte("server: {listen: nonsense}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = startChild(context.Background(), pm.bin, pm.config, pm.publicURL, pm.logFile, "", "", nil)
+	if err == nil || errors.Is(err, errPortTaken) || !strings.Contains(err.Error(), "the end of its log") {
+		t.Errorf("a bad configuration: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qlikgate/qlikgate/internal/testlog"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/static"
 	"github.com/qlikgate/qlikgate/qlik"
@@ -42,26 +43,9 @@ type stack struct {
 	sim   *qliksim.Sense
 	srv   *httptest.Server
 	clock *clock
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	// clientKeyFile is the Qlik client key the targets use.
 	clientKeyFile string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var cheap = static.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
@@ -113,7 +97,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, logw), &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	hash := func(pw string) string {

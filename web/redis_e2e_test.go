@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qlikgate/qlikgate/check"
+	"github.com/qlikgate/qlikgate/internal/testlog"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/static"
 	"github.com/qlikgate/qlikgate/qlik"
@@ -35,7 +36,7 @@ type pair struct {
 	redis  *redistest.Server
 	rdb    *redis.Client // to look into Redis
 	clock  *clock
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	config web.Config
 }
 
@@ -75,7 +76,7 @@ func newSite(t *testing.T) *pair {
 	cfg.Session.Secret = strings.Repeat("s", 40)
 	cfg.Session.Store = "redis"
 	cfg.Security.FailureDelay = 0
-	return &pair{sim: sim, files: files, clock: clk, logs: &syncBuffer{}, config: cfg}
+	return &pair{sim: sim, files: files, clock: clk, logs: &testlog.Buffer{}, config: cfg}
 }
 
 // instance starts one qlikgate with the pair's configuration; its log

@@ -11,36 +11,18 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/qlikgate/qlikgate/internal/testlog"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/static"
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
-// syncBuffer collects output written by several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // running is a qlikgate command running in the background.
 type running struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *testlog.Buffer
 	cancel         context.CancelFunc
 	done           chan int
 }
@@ -48,7 +30,7 @@ type running struct {
 func start(t *testing.T, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	r := &running{stdout: &testlog.Buffer{}, stderr: &testlog.Buffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() { r.done <- run(ctx, args, strings.NewReader(""), r.stdout, r.stderr) }()
 	t.Cleanup(func() {
 		cancel()

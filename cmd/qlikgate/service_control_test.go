@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qlikgate/qlikgate/internal/testlog"
 )
 
 // stateRecorder collects what a serviceLoop reports to the manager.
@@ -122,7 +124,7 @@ func TestServiceLoop(t *testing.T) {
 				stopTimeout = 50 * time.Millisecond
 			}
 			var rec stateRecorder
-			out := &syncBuffer{}
+			out := &testlog.Buffer{}
 			exited := noExit
 			l := serviceLoop{serve: f.serve, report: rec.report, out: out,
 				exit: func(code int) { exited = code }, stopTimeout: stopTimeout}
@@ -198,10 +200,10 @@ func TestServiceLoop(t *testing.T) {
 // startServiceLoop runs l with the real serve in the background, as the
 // Windows service handler does, and returns it as a running command plus
 // the channel the service manager's requests go to.
-func startServiceLoop(t *testing.T, l serviceLoop, log *syncBuffer) (*running, func(svcCmd)) {
+func startServiceLoop(t *testing.T, l serviceLoop, log *testlog.Buffer) (*running, func(svcCmd)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{stdout: &syncBuffer{}, stderr: log, cancel: cancel, done: make(chan int, 1)}
+	r := &running{stdout: &testlog.Buffer{}, stderr: log, cancel: cancel, done: make(chan int, 1)}
 	cmds := make(chan svcCmd)
 	go func() {
 		code, err := l.run(ctx, cmds)
@@ -240,7 +242,7 @@ func startServiceLoop(t *testing.T, l serviceLoop, log *syncBuffer) (*running, f
 func TestServiceLoopReloadsOnParamChange(t *testing.T) {
 	site := newReloadSite(t)
 	site.write(t, "First Title", "")
-	log := &syncBuffer{}
+	log := &testlog.Buffer{}
 	events := &fakeLogger{}
 	out := io.MultiWriter(log, eventLogWriter{events})
 	var rec stateRecorder
@@ -298,7 +300,7 @@ func TestServiceLoopReloadsOnParamChange(t *testing.T) {
 // the process with a failure code, for the manager's restart-on-failure,
 // and says why in its log.
 func TestServiceLoopReportsFailure(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	exited := make(chan int, 1)
 	var rec stateRecorder
 	missing := filepath.Join(t.TempDir(), "missing.yaml")

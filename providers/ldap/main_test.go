@@ -1,7 +1,6 @@
 package ldap
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qlikgate/qlikgate/internal/testlog"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/ldap/ldaptest"
 )
@@ -116,27 +116,9 @@ func sambaConfig(s *ldaptest.Samba, mods ...func(*Config)) Config {
 	return c
 }
 
-// logBuffer collects a provider's logs for assertions; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func openProvider(t testing.TB, cfg Config) (*Provider, *logBuffer) {
+func openProvider(t testing.TB, cfg Config) (*Provider, *testlog.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p, err := Open(context.Background(), providers.Common{ID: "corp", Kind: "ldap", Directory: "CORP"}, cfg, providers.Env{Log: log})
 	if err != nil {

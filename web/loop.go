@@ -73,19 +73,17 @@ func (s *sessionStore) readLoop(r *http.Request, sid string) loopCount {
 // writeLoop sets the count cookie; it outlives the window by nothing, so a
 // browser that stops bouncing forgets it on its own.
 func (s *sessionStore) writeLoop(w http.ResponseWriter, sid string, lc loopCount) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     loopCookie,
-		Value:    strconv.FormatInt(lc.start, 10) + "." + strconv.Itoa(lc.n) + "." + s.loopMAC(sid, lc),
-		Path:     s.options.Path,
-		MaxAge:   int(loopWindow / time.Second),
-		Secure:   s.options.Secure,
-		HttpOnly: true,
-		SameSite: s.options.SameSite,
-	})
+	value := strconv.FormatInt(lc.start, 10) + "." + strconv.Itoa(lc.n) + "." + s.loopMAC(sid, lc)
+	http.SetCookie(w, s.loopCookie(value, int(loopWindow/time.Second)))
 }
 
 // clearLoop removes the count cookie.
 func (s *sessionStore) clearLoop(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: loopCookie, Path: s.options.Path, MaxAge: -1,
-		Secure: s.options.Secure, HttpOnly: true, SameSite: s.options.SameSite})
+	http.SetCookie(w, s.loopCookie("", -1))
+}
+
+// loopCookie is the count cookie, with the session cookie's scope and flags.
+func (s *sessionStore) loopCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: loopCookie, Value: value, Path: s.options.Path, MaxAge: maxAge,
+		Secure: s.options.Secure, HttpOnly: true, SameSite: s.options.SameSite}
 }

@@ -200,13 +200,13 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 		st.SID, st.CSRF = randomID(), randomID()
 		st.touched = true
 	}
+	now := s.now()
 	if n := len(st.Flows); n > 0 {
-		if st.pruneFlows(s.now()); len(st.Flows) != n {
+		if st.pruneFlows(now); len(st.Flows) != n {
 			st.touched = true
 		}
 	}
 	if st.User != nil {
-		now := s.now()
 		seen := now.Sub(time.Unix(st.SeenAt, 0))
 		expired := now.Sub(time.Unix(st.AuthAt, 0)) > s.lifetime
 		idle := s.idle > 0 && seen > s.idle

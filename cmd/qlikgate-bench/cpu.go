@@ -38,6 +38,7 @@ func (c *cpuShare) addCapacity(throughput float64, cpus int) {
 // cpuSample is a reading of /proc/stat and of the run's processes, in
 // clock ticks.
 type cpuSample struct {
+	cpus               int // the machine's, which the shares are of
 	total, idle, steal int64
 	procs              map[string]int64 // by role: "qlikgate", "tool", "slapd"
 }
@@ -62,6 +63,7 @@ func sampleCPU(pids map[string]int) (s cpuSample, ok bool) {
 		s.total += v[i]
 	}
 	s.idle, s.steal = v[4]+v[5], v[8]
+	s.cpus = cpuCount(string(data))
 	s.procs = map[string]int64{}
 	for role, pid := range pids {
 		if t, err := processTicks(pid); err == nil {
@@ -69,6 +71,17 @@ func sampleCPU(pids map[string]int) (s cpuSample, ok bool) {
 		}
 	}
 	return s, true
+}
+
+// cpuCount is the number of CPUs /proc/stat lists (its cpuN lines).
+func cpuCount(stat string) int {
+	n := 0
+	for line := range strings.Lines(stat) {
+		if len(line) > 3 && strings.HasPrefix(line, "cpu") && line[3] >= '0' && line[3] <= '9' {
+			n++
+		}
+	}
+	return n
 }
 
 // processTicks is utime+stime of a process (all its threads).

@@ -23,16 +23,10 @@ func onlineCPUs() int {
 	if err != nil {
 		return runtime.NumCPU()
 	}
-	n := 0
-	for line := range strings.Lines(string(data)) {
-		if len(line) > 3 && strings.HasPrefix(line, "cpu") && line[3] >= '0' && line[3] <= '9' {
-			n++
-		}
+	if n := cpuCount(string(data)); n > 0 {
+		return n
 	}
-	if n == 0 {
-		return runtime.NumCPU()
-	}
-	return n
+	return runtime.NumCPU()
 }
 
 // cpuModel is the "model name" of /proc/cpuinfo, or "" where there is none.

@@ -53,7 +53,7 @@ func measureFlow(ctx context.Context, name string, spec flowSpec, w window, site
 	r.QPS = newQPSCounts(qpsStart, end, w.users)
 	if cpuEnd, ok := sampleCPU(t.pids); ok && cpuOK {
 		r.CPU = shareBetween(cpuStart, cpuEnd)
-		r.CPU.addCapacity(r.Throughput, onlineCPUs())
+		r.CPU.addCapacity(r.Throughput, cpuEnd.cpus)
 	}
 	if t.rssPID > 0 {
 		if rss, err := peakRSS(t.rssPID); err == nil {

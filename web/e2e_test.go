@@ -158,6 +158,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Close() })
 	ts.Config.Handler = srv.Handler()
 	if su.https {
 		ts.StartTLS()

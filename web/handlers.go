@@ -131,22 +131,41 @@ func (s *Server) loginView(st *state, flowID, selected string) view {
 	return v
 }
 
+// loginTimeout bounds a password check. The check runs on a context the
+// client cannot cancel (a client that hangs up after posting is still
+// counted, and a bind already sent still gets its answer accounted), so
+// this is what ends it when a provider hangs.
+const loginTimeout = 30 * time.Second
+
+// posted is a field of the request body. Credentials, CSRF tokens and every
+// field that changes state are read from the body only, never from the
+// URL: a URL ends up in proxy access logs and browser history.
+func posted(c echo.Context, name string) string { return c.Request().PostFormValue(name) }
+
 // handleLogin checks a password form and hands the user over to Qlik.
 func (s *Server) handleLogin(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	log := s.logger(c)
-	flowID := s.flowFor(st, c.FormValue("flow")).ID
-	providerID := c.FormValue("provider")
+	flowID := s.flowFor(st, posted(c, "flow")).ID
+	providerID := posted(c, "provider")
+	username, password := posted(c, "username"), posted(c, "password")
 	fail := func(status int, m msg) error {
 		s.saveSession(c, sess, st)
 		v := s.loginView(st, flowID, providerID)
 		v.msg, v.Invalid = m, status == http.StatusUnauthorized
-		if len(c.FormValue("username")) <= maxUsername {
-			v.Username = c.FormValue("username")
+		if len(username) <= maxUsername {
+			v.Username = username
 		}
 		return s.render(c, status, "login", v)
 	}
-	if !validToken(st.CSRF, c.FormValue("csrf")) {
+	throttled := func(wait time.Duration) error {
+		log.Warn("login throttled", "event", "login_throttled", "provider", providerID,
+			"user", truncate(username, 64), "retry_after_s", int(math.Ceil(wait.Seconds())))
+		s.metrics.observeThrottled(s.provider(providerID))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return fail(http.StatusTooManyRequests, throttledMessage(wait))
+	}
+	if !validToken(st.CSRF, posted(c, "csrf")) {
 		log.Warn("login form with a missing or wrong CSRF token", "event", "csrf_failed")
 		return fail(http.StatusForbidden, say(msgExpiredForm))
 	}
@@ -159,39 +178,57 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if !ok {
 		return fail(http.StatusBadRequest, say(msgNoProvider))
 	}
-	username, password := c.FormValue("username"), c.FormValue("password")
-	ctx := c.Request().Context()
-	userKey, ipKey := throttleKeys(providerID, username, c.RealIP())
-	if wait, err := s.throttle.wait(ctx, userKey, ipKey, s.now()); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), loginTimeout)
+	defer cancel()
+	// The attempt is counted before the provider is asked: parallel
+	// attempts cannot all pass a check that is made before any is counted.
+	userKey, ipKey := throttleKeys(providerID, lookupName(pp, username), c.RealIP())
+	wait, res, err := s.throttle.reserve(ctx, s.now(),
+		limitKey{key: userKey, limit: s.cfg.Security.MaxAttempts, perAccount: true},
+		limitKey{key: ipKey, limit: s.cfg.Security.IPMaxAttempts})
+	if err != nil {
 		// Counting is best effort: an unreachable shared store must not
 		// stop every login. The directory's own lockout still applies.
 		log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
 	} else if wait > 0 {
-		log.Warn("login throttled", "event", "login_throttled", "provider", providerID,
-			"user", truncate(username, 64), "retry_after_s", int(wait.Seconds()))
-		s.metrics.observeThrottled(s.provider(providerID))
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return fail(http.StatusTooManyRequests, throttledMessage(wait))
+		return throttled(wait)
 	}
+	// However the user was found, the account itself has one limit too.
+	ctx = providers.WithAccountGate(ctx, func(ctx context.Context, account string) error {
+		wait, err := res.add(ctx, limitKey{key: accountKey(providerID, account), limit: s.cfg.Security.MaxAttempts, perAccount: true})
+		if err != nil {
+			log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
+			return nil
+		}
+		if wait > 0 {
+			return &throttledError{wait: wait}
+		}
+		return nil
+	})
 	start := time.Now()
-	var (
-		id  providers.Identity
-		err error
-	)
+	var id providers.Identity
 	if len(username) > maxUsername || len(password) > maxPassword {
 		err = &providers.Failure{Reason: "input_too_long", Err: providers.ErrBadCredentials}
 	} else {
 		id, err = pp.Login(ctx, username, password)
+	}
+	if te := (*throttledError)(nil); errors.As(err, &te) {
+		if rerr := res.release(ctx); rerr != nil {
+			log.Error("login throttling unavailable", "event", "throttle_error", "cause", rerr.Error())
+		}
+		return throttled(te.wait)
 	}
 	s.metrics.observeLogin(s.provider(providerID), err, time.Since(start))
 	if err != nil {
 		status, m, level := http.StatusUnauthorized, failureMessage(err, msgBadCredentials), slog.LevelInfo
 		switch {
 		case errors.Is(err, providers.ErrBadCredentials):
-			if terr := s.throttle.failed(ctx, userKey, ipKey, s.now()); terr != nil {
-				log.Error("login throttling unavailable", "event", "throttle_error", "cause", terr.Error())
-			}
+			// The reservation stays: it was a failure.
 		case errors.Is(err, providers.ErrUnavailable):
+			// No password reached a directory that could not be asked.
+			if rerr := res.release(ctx); rerr != nil {
+				log.Error("login throttling unavailable", "event", "throttle_error", "cause", rerr.Error())
+			}
 			status, m, level = http.StatusServiceUnavailable, say(msgUnavailable), slog.LevelWarn
 		default:
 			status, m, level = http.StatusInternalServerError, say(msgInternal), slog.LevelError
@@ -203,11 +240,32 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return fail(status, m)
 	}
 	s.floor.observeSuccess(providerID, time.Since(start))
-	if err := s.throttle.succeeded(ctx, userKey); err != nil {
+	if err := res.succeeded(ctx); err != nil {
 		log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
 	}
 	f, _ := st.takeFlow(flowID)
 	return s.completeLogin(c, sess, st, providerID, id, f, start)
+}
+
+// throttledError is what the account gate returns when the account a
+// provider found must wait.
+type throttledError struct{ wait time.Duration }
+
+func (e *throttledError) Error() string {
+	return fmt.Sprintf("the account must wait %v: %v", e.wait, providers.ErrThrottled)
+}
+func (e *throttledError) Unwrap() error { return providers.ErrThrottled }
+
+// lookupName is the name provider p will look up for typed: what the
+// throttle counts against, so that every spelling of one user shares one
+// limit.
+func lookupName(p providers.PasswordProvider, typed string) string {
+	if n, ok := p.(providers.UsernameNormalizer); ok {
+		if name := n.NormalizeUsername(typed); name != "" {
+			return name
+		}
+	}
+	return typed
 }
 
 // completeLogin records a successful login, whatever the provider kind, and
@@ -338,7 +396,7 @@ func (s *Server) logoutPath(c echo.Context) string {
 func (s *Server) handleLogout(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	log := s.logger(c)
-	if st.User != nil && !validToken(st.CSRF, c.FormValue("csrf")) {
+	if st.User != nil && !validToken(st.CSRF, posted(c, "csrf")) {
 		log.Warn("logout without a valid CSRF token", "event", "csrf_failed", "user", st.User.UserID)
 		s.saveSession(c, sess, st)
 		v := view{CSRF: st.CSRF, Action: s.logoutPath(c), msg: say(msgExpiredLogout)}

@@ -51,7 +51,7 @@ func needSlapd(t testing.TB) *ldaptest.Slapd {
 
 // withLDAP adds an LDAP provider "corp" (directory CORP) reaching slapd at
 // url, with nested groups.
-func withLDAP(s *ldaptest.Slapd, url string) option {
+func withLDAP(s *ldaptest.Slapd, url string, mods ...func(*ldap.Config)) option {
 	return withProvider(func(t testing.TB, _ string, log *slog.Logger) web.Provider {
 		cfg := ldap.NewConfig()
 		cfg.URLs = []string{url}
@@ -60,6 +60,9 @@ func withLDAP(s *ldaptest.Slapd, url string) option {
 		nested := true
 		cfg.NestedGroups = &nested
 		cfg.Timeout, cfg.DialTimeout = 2*time.Second, time.Second
+		for _, m := range mods {
+			m(cfg)
+		}
 		common := providers.Common{ID: "corp", Kind: "ldap", Label: "Company account", Directory: "CORP"}
 		p, err := ldap.Open(context.Background(), common, *cfg, providers.Env{Log: log})
 		if err != nil {

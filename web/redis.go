@@ -27,7 +27,7 @@ func (s *Server) useRedis(cfg Config) error {
 	SetRedisLog(s.log)
 	client := redis.NewClient(opts)
 	s.sessions.keepIn(client, rc, s.log)
-	s.throttle.store = newRedisAttempts(client, rc.KeyPrefix+"throttle:", cfg.Security.Lockout, rc.Timeout)
+	s.throttle.store = newRedisAttempts(client, rc.KeyPrefix+"throttle:", rc.Timeout)
 
 	if u, err := url.Parse(rc.URL); err == nil && u.Scheme == "redis" && !isLoopback(u.Hostname()) {
 		s.log.Warn("session.redis.url is plain redis://: session data (who is signed in, their groups) and the password cross the network unencrypted; use rediss://",

@@ -20,32 +20,59 @@ import (
 // without failures, as entries of the memory store are forgotten, so a
 // flood of random usernames costs Redis nothing lasting.
 type redisAttempts struct {
-	client  *redis.Client
-	prefix  string // of every throttle key, key_prefix included
-	quiet   time.Duration
-	timeout time.Duration
-	fails   *redis.Script
+	client   *redis.Client
+	prefix   string // of every throttle key, key_prefix included
+	timeout  time.Duration
+	reserves *redis.Script
+	releases *redis.Script
 }
 
-// failScript records one failure atomically, so that instances failing the
-// same key at once each count. KEYS: times, count. ARGV: now (ms), how
-// many times to keep, the quiet period (ms). Times come from the caller's
-// clock, like the memory store's, so both judge a window the same way.
-const failScript = `
+// reserveScript is the memory store's reserve in one atomic step, so that
+// parallel attempts on any number of instances each see the others'
+// counts. KEYS: times, count. ARGV: now (ms), the limit, the lockout (ms).
+// It returns 0 when the attempt was counted, else when the key may try
+// again (ms). Times come from the caller's clock, like the memory store's,
+// so both judge a window the same way; the rule is throttle.go's until.
+const reserveScript = `
+local now, limit, lockout = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local last = redis.call('LINDEX', KEYS[1], -1)
-if last and tonumber(ARGV[1]) - tonumber(last) > tonumber(ARGV[3]) then
+if last and now - tonumber(last) > lockout then
   redis.call('DEL', KEYS[1], KEYS[2])
 end
+local times = redis.call('LRANGE', KEYS[1], 0, -1)
+local consecutive = tonumber(redis.call('GET', KEYS[2]) or '0')
+local wait = 0
+local inside = {}
+for _, t in ipairs(times) do
+  if tonumber(t) > now - lockout then inside[#inside + 1] = tonumber(t) end
+end
+if #inside >= limit then wait = inside[#inside - limit + 1] + lockout end
+if consecutive >= limit and #times > 0 then
+  local d, i = 1000, limit
+  while i < consecutive and d < lockout do d, i = d * 2, i + 1 end
+  local b = tonumber(times[#times]) + math.min(d, lockout)
+  if b > wait then wait = b end
+end
+if wait > now then return wait end
 redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('LTRIM', KEYS[1], -limit, -1)
 redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], lockout)
+redis.call('PEXPIRE', KEYS[2], lockout)
+return 0
+`
+
+// releaseScript takes back one attempt counted at ARGV[1] (ms).
+const releaseScript = `
+if redis.call('LREM', KEYS[1], -1, ARGV[1]) > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then
+  redis.call('DECR', KEYS[2])
+end
 return 1
 `
 
-func newRedisAttempts(client *redis.Client, prefix string, quiet, timeout time.Duration) *redisAttempts {
-	return &redisAttempts{client: client, prefix: prefix, quiet: quiet, timeout: timeout, fails: redis.NewScript(failScript)}
+func newRedisAttempts(client *redis.Client, prefix string, timeout time.Duration) *redisAttempts {
+	return &redisAttempts{client: client, prefix: prefix, timeout: timeout,
+		reserves: redis.NewScript(reserveScript), releases: redis.NewScript(releaseScript)}
 }
 
 // maxKeyInName is the longest throttle key used as it is in a Redis key
@@ -94,13 +121,26 @@ func (s *redisAttempts) get(ctx context.Context, key string) (attempts, error) {
 	return a, nil
 }
 
-func (s *redisAttempts) fail(ctx context.Context, key string, now time.Time, keep int) error {
+func (s *redisAttempts) reserve(ctx context.Context, key string, now time.Time, r rule) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	tk, nk := s.keys(key)
-	err := s.fails.Run(ctx, s.client, []string{tk, nk}, now.UnixMilli(), keep, s.quiet.Milliseconds()).Err()
+	ms, err := s.reserves.Run(ctx, s.client, []string{tk, nk}, now.UnixMilli(), r.limit, r.lockout.Milliseconds()).Int64()
 	if err != nil {
-		return fmt.Errorf("redis throttle: record a failure: %w", err)
+		return time.Time{}, fmt.Errorf("redis throttle: reserve an attempt: %w", err)
+	}
+	if ms == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(ms), nil
+}
+
+func (s *redisAttempts) release(ctx context.Context, key string, at time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	tk, nk := s.keys(key)
+	if err := s.releases.Run(ctx, s.client, []string{tk, nk}, at.UnixMilli()).Err(); err != nil {
+		return fmt.Errorf("redis throttle: release an attempt: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,39 +30,63 @@ func testRedis(t *testing.T) (*redistest.Server, *redis.Client) {
 	return srv, client
 }
 
-// TestRedisAttemptsLikeMemory replays one history of failures, successes
-// and quiet periods into both stores: the throttle must decide the same
-// whichever store counts.
+// attemptStores are the stores every attempt-store test runs against:
+// what one promises, the other must too.
+func attemptStores(t *testing.T) map[string]func(t *testing.T) attemptStore {
+	return map[string]func(t *testing.T) attemptStore{
+		"memory": func(*testing.T) attemptStore { return newMemoryAttempts(100) },
+		"redis": func(t *testing.T) attemptStore {
+			_, client := testRedis(t)
+			return newRedisAttempts(client, "qlikgate:throttle:", time.Second)
+		},
+	}
+}
+
+// TestRedisAttemptsLikeMemory replays one history of reservations,
+// releases, resets and quiet periods into both stores: the throttle must
+// decide the same whichever store counts.
 func TestRedisAttemptsLikeMemory(t *testing.T) {
 	_, client := testRedis(t)
-	quiet := 10 * time.Minute
+	r := rule{limit: 3, lockout: 10 * time.Minute}
 	stores := map[string]attemptStore{
-		"memory": newMemoryAttempts(quiet, 100),
-		"redis":  newRedisAttempts(client, "qlikgate:throttle:", quiet, time.Second),
+		"memory": newMemoryAttempts(100),
+		"redis":  newRedisAttempts(client, "qlikgate:throttle:", time.Second),
 	}
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	steps := []struct {
-		op  string // fail, reset
-		key string
-		at  time.Duration
+		op      string // reserve, release, reset
+		key     string
+		at      time.Duration
+		refused bool // reserve: must wait
 	}{
-		{"fail", "u:local:alice", 0},
-		{"fail", "u:local:alice", time.Second},
-		{"fail", "ip:10.0.0.1", time.Second},
-		{"fail", "u:local:alice", 2 * time.Second},
-		{"fail", "u:local:alice", 3 * time.Second}, // beyond keep (3): the oldest goes
-		{"fail", "u:local:alice", 4 * time.Second},
-		{"reset", "ip:10.0.0.1", 5 * time.Second},
-		{"fail", "u:local:bob", 6 * time.Second},
-		{"fail", "u:local:bob", 6*time.Second + quiet + time.Second}, // after a quiet period: counted afresh
+		{"reserve", "u:local:alice", 0, false},
+		{"reserve", "u:local:alice", time.Second, false},
+		{"reserve", "ip:10.0.0.1", time.Second, false},
+		{"release", "u:local:alice", time.Second, false}, // a success: taken back
+		{"reserve", "u:local:alice", 2 * time.Second, false},
+		{"reserve", "u:local:alice", 3 * time.Second, false},
+		{"reserve", "u:local:alice", 4 * time.Second, true},  // 3 in the window
+		{"release", "u:local:alice", 4 * time.Second, false}, // nothing counted at 4s: no change
+		{"reserve", "u:local:alice", 10*time.Minute + 1*time.Second, false},
+		{"reserve", "u:local:alice", 10*time.Minute + 2*time.Second, true}, // back-off after 4 consecutive
+		{"reset", "ip:10.0.0.1", 11 * time.Minute, false},
+		{"reserve", "u:local:bob", 12 * time.Minute, false},
+		{"reserve", "u:local:bob", 12*time.Minute + r.lockout + time.Second, false}, // after a quiet period: afresh
 	}
 	for i, st := range steps {
 		for name, s := range stores {
 			var err error
-			if st.op == "fail" {
-				err = s.fail(ctx, st.key, t0.Add(st.at), 3)
-			} else {
+			switch st.op {
+			case "reserve":
+				var u time.Time
+				u, err = s.reserve(ctx, st.key, t0.Add(st.at), r)
+				if refused := !u.IsZero(); err == nil && refused != st.refused {
+					t.Fatalf("step %d, %s: reserve refused=%v (until %v), want %v", i, name, refused, u, st.refused)
+				}
+			case "release":
+				err = s.release(ctx, st.key, t0.Add(st.at))
+			default:
 				err = s.reset(ctx, st.key)
 			}
 			if err != nil {
@@ -79,8 +104,8 @@ func TestRedisAttemptsLikeMemory(t *testing.T) {
 			}
 		}
 	}
-	if a, _ := stores["redis"].get(ctx, "u:local:alice"); a.consecutive != 5 || len(a.recent) != 3 {
-		t.Errorf("alice: %+v, want 5 consecutive and the 3 latest times", a)
+	if a, _ := stores["redis"].get(ctx, "u:local:alice"); a.consecutive != 4 || len(a.recent) != 3 {
+		t.Errorf("alice: %+v, want 4 consecutive and the 3 latest times", a)
 	}
 }
 
@@ -96,35 +121,42 @@ func sameAttempts(a, b attempts) bool {
 	return true
 }
 
-// TestRedisAttemptsCountAtomically has two instances (two clients) fail one
-// username at once: every failure counts.
-func TestRedisAttemptsCountAtomically(t *testing.T) {
-	srv, client := testRedis(t)
-	other := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer other.Close()
-	a := newRedisAttempts(client, "p:", time.Minute, time.Second)
-	b := newRedisAttempts(other, "p:", time.Minute, time.Second)
-	ctx := context.Background()
-	now := time.Now()
-	var wg sync.WaitGroup
-	for i := range 100 {
-		s := a
-		if i%2 == 1 {
-			s = b
-		}
-		wg.Go(func() {
-			if err := s.fail(ctx, "u:local:alice", now.Add(time.Duration(i)*time.Millisecond), 5); err != nil {
-				t.Error(err)
+// TestAttemptsReserveAtomically has 100 goroutines reserve one key at one
+// moment: exactly the limit get through, whichever store counts (for Redis,
+// half of them through a second client, as a second instance would).
+func TestAttemptsReserveAtomically(t *testing.T) {
+	_, client := testRedis(t)
+	other := redis.NewClient(client.Options())
+	t.Cleanup(func() { other.Close() })
+	for name, stores := range map[string][2]attemptStore{
+		"memory": func() [2]attemptStore { m := newMemoryAttempts(100); return [2]attemptStore{m, m} }(),
+		"redis":  {newRedisAttempts(client, "p:", time.Second), newRedisAttempts(other, "p:", time.Second)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Now()
+			var counted atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 100 {
+				wg.Go(func() {
+					u, err := stores[i%2].reserve(ctx, "u:local:alice", now, rule{limit: 5, lockout: time.Minute})
+					if err != nil {
+						t.Error(err)
+					}
+					if u.IsZero() {
+						counted.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if n := counted.Load(); n != 5 {
+				t.Errorf("%d of 100 parallel attempts counted, want exactly 5", n)
+			}
+			got, err := stores[0].get(ctx, "u:local:alice")
+			if err != nil || got.consecutive != 5 || len(got.recent) != 5 {
+				t.Errorf("after the race: %+v, %v; want 5 attempts", got, err)
 			}
 		})
-	}
-	wg.Wait()
-	got, err := a.get(ctx, "u:local:alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.consecutive != 100 || len(got.recent) != 5 {
-		t.Errorf("%d consecutive, %d recent; want 100 and 5", got.consecutive, len(got.recent))
 	}
 }
 
@@ -132,11 +164,11 @@ func TestRedisAttemptsCountAtomically(t *testing.T) {
 // that an attacker's megabyte username does not become a megabyte key.
 func TestRedisAttemptsExpire(t *testing.T) {
 	_, client := testRedis(t)
-	s := newRedisAttempts(client, "p:", 10*time.Minute, time.Second)
+	s := newRedisAttempts(client, "p:", time.Second)
 	ctx := context.Background()
 	long := "u:local:" + strings.Repeat("x", 1<<20)
 	for _, key := range []string{"u:local:alice", long} {
-		if err := s.fail(ctx, key, time.Now(), 5); err != nil {
+		if _, err := s.reserve(ctx, key, time.Now(), rule{limit: 5, lockout: 10 * time.Minute}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,20 +194,24 @@ func TestRedisAttemptsExpire(t *testing.T) {
 func TestRedisAttemptsFailWhenDown(t *testing.T) {
 	srv, client := testRedis(t)
 	srv.Stop()
-	s := newRedisAttempts(client, "p:", time.Minute, time.Second)
+	s := newRedisAttempts(client, "p:", time.Second)
 	ctx := context.Background()
 	start := time.Now()
 	for name, err := range map[string]error{
-		"get":   func() error { _, err := s.get(ctx, "k"); return err }(),
-		"fail":  s.fail(ctx, "k", time.Now(), 5),
-		"reset": s.reset(ctx, "k"),
+		"get": func() error { _, err := s.get(ctx, "k"); return err }(),
+		"reserve": func() error {
+			_, err := s.reserve(ctx, "k", time.Now(), rule{limit: 5, lockout: time.Minute})
+			return err
+		}(),
+		"release": s.release(ctx, "k", time.Now()),
+		"reset":   s.reset(ctx, "k"),
 	} {
 		if err == nil || !strings.Contains(err.Error(), "redis throttle: ") {
 			t.Errorf("%s with Redis down: %v", name, err)
 		}
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("three calls took %v with Redis refusing connections", d)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("four calls took %v with Redis refusing connections", d)
 	}
 }
 
@@ -184,7 +220,7 @@ func TestRedisAttemptsFailWhenDown(t *testing.T) {
 func TestRedisThrottleNeverExceedsLimitPerWindow(t *testing.T) {
 	_, client := testRedis(t)
 	cfg := SecurityConfig{MaxAttempts: 5, IPMaxAttempts: 1000, Lockout: 10 * time.Minute}
-	attackAsFastAsAllowed(t, &throttle{cfg: cfg, store: newRedisAttempts(client, "p:", cfg.Lockout, time.Second)}, 30)
+	attackAsFastAsAllowed(t, &throttle{cfg: cfg, store: newRedisAttempts(client, "p:", time.Second)}, 30)
 	ctx := context.Background()
 	want := []string{"p:ip:1:n", "p:ip:1:t", "p:u:x:alice:n", "p:u:x:alice:t"}
 	keys := client.Keys(ctx, "p:*").Val()

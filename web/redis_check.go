@@ -62,11 +62,16 @@ func (c redisCheck) Diagnose(ctx context.Context) []check.Result {
 func (c redisCheck) probeWrites(ctx context.Context, client *redis.Client) check.Result {
 	const name = "writes"
 	probe := c.cfg.KeyPrefix + "check:" + randomID()
-	attempts := newRedisAttempts(client, probe+":", time.Minute, c.cfg.Timeout)
+	attempts := newRedisAttempts(client, probe+":", c.cfg.Timeout)
+	at := time.Now()
 	var err error
 	for _, step := range []func() error{
 		func() error { return client.Set(ctx, probe, "qlikgate check", time.Minute).Err() },
-		func() error { return attempts.fail(ctx, "probe", time.Now(), 1) },
+		func() error {
+			_, err := attempts.reserve(ctx, "probe", at, rule{limit: 1, lockout: time.Minute})
+			return err
+		},
+		func() error { return attempts.release(ctx, "probe", at) },
 		func() error { return attempts.reset(ctx, "probe") },
 		func() error { return client.Del(ctx, probe).Err() },
 	} {

@@ -90,7 +90,7 @@ func New(o Options) (*Server, error) {
 		targets:  map[string]qlik.Target{},
 		base:     base,
 		now:      o.Now,
-		throttle: &throttle{cfg: o.Config.Security, store: newMemoryAttempts(o.Config.Security.Lockout, 100_000)},
+		throttle: &throttle{cfg: o.Config.Security, store: newMemoryAttempts(100_000)},
 		floor:    &failureFloor{min: o.Config.Security.FailureDelay},
 		metrics:  newMetrics(o.Version, o.Commit),
 		kinds:    o.TargetKinds,

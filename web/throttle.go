@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -65,88 +67,186 @@ type attempts struct {
 	consecutive int
 }
 
-// attemptStore keeps failed logins per key. The memory store serves one
-// instance; a shared store lets several instances count together.
+// rule is the limit of one kind of key: at most limit attempts in any
+// period of length lockout, then a growing back-off.
+type rule struct {
+	limit   int
+	lockout time.Duration
+}
+
+// attemptStore keeps attempts per key. The memory store serves one
+// instance; a shared store lets several instances count together. Every
+// operation is atomic: the check and the count of reserve happen in one
+// step, so parallel attempts cannot all pass the check before any is
+// counted.
 type attemptStore interface {
-	get(ctx context.Context, key string) (attempts, error)
-	// fail records a failure at now, keeping at most keep recent times.
-	fail(ctx context.Context, key string, now time.Time, keep int) error
+	// reserve counts an attempt of key at now, as a failure until it is
+	// released, unless key must wait under r; then nothing is counted and
+	// until says when key may try again (zero when the attempt was counted).
+	// A key quiet for r.lockout starts afresh.
+	reserve(ctx context.Context, key string, now time.Time, r rule) (until time.Time, err error)
+	// release takes back one attempt that reserve counted at at.
+	release(ctx context.Context, key string, at time.Time) error
+	// reset forgets key.
 	reset(ctx context.Context, key string) error
+	get(ctx context.Context, key string) (attempts, error)
 }
 
 // throttle decides whether a login attempt may go ahead. Two rules apply to
-// the username and, with a higher limit, to the client address:
+// the username (and the directory account it resolves to) and, with a
+// higher limit, to the client address:
 //
-//   - at most limit failures in any period of length lockout: this is the
-//     guarantee towards Active Directory (max_attempts below AD's lockout
-//     threshold and lockout at least AD's observation window means qlikgate
-//     can never make AD lock an account);
+//   - at most limit attempts that did not succeed in any period of length
+//     lockout: this is the guarantee towards Active Directory (max_attempts
+//     below AD's lockout threshold and lockout at least AD's observation
+//     window means qlikgate can never make AD lock an account);
 //   - past limit consecutive failures, each attempt waits 1 s, 2 s, 4 s …
 //     after the previous one, up to lockout.
+//
+// An attempt is counted before the provider is asked (reserve) and taken
+// back only when the answer shows that no wrong password reached the
+// directory: a success, or a directory that could not be asked.
 type throttle struct {
 	cfg   SecurityConfig
 	store attemptStore
 }
 
-// until returns when key may try again.
-func (t *throttle) until(a attempts, limit int, now time.Time) time.Time {
+// limitKey is one key an attempt counts against. perAccount keys (the
+// username, the account) are forgotten at a success; the address keeps its
+// count, so an attacker's own successful logins cannot reset it.
+type limitKey struct {
+	key        string
+	limit      int
+	perAccount bool
+}
+
+// until returns when a key with attempts a may try again under r.
+func until(a attempts, r rule, now time.Time) time.Time {
 	var u time.Time
 	// Failures inside the window, newest last.
 	in := a.recent
-	for len(in) > 0 && !in[0].After(now.Add(-t.cfg.Lockout)) {
+	for len(in) > 0 && !in[0].After(now.Add(-r.lockout)) {
 		in = in[1:]
 	}
-	if len(in) >= limit {
-		u = in[len(in)-limit].Add(t.cfg.Lockout)
+	if len(in) >= r.limit {
+		u = in[len(in)-r.limit].Add(r.lockout)
 	}
-	if a.consecutive >= limit && len(a.recent) > 0 {
+	if a.consecutive >= r.limit && len(a.recent) > 0 {
 		d := time.Second
-		for i := limit; i < a.consecutive && d < t.cfg.Lockout; i++ {
+		for i := r.limit; i < a.consecutive && d < r.lockout; i++ {
 			d *= 2
 		}
-		if b := a.recent[len(a.recent)-1].Add(min(d, t.cfg.Lockout)); b.After(u) {
+		if b := a.recent[len(a.recent)-1].Add(min(d, r.lockout)); b.After(u) {
 			u = b
 		}
 	}
 	return u
 }
 
-// wait returns how long the user or the address must still wait; 0 lets the
-// attempt go ahead.
-func (t *throttle) wait(ctx context.Context, userKey, ipKey string, now time.Time) (time.Duration, error) {
-	var longest time.Duration
-	for _, k := range []struct {
-		key   string
-		limit int
-	}{{userKey, t.cfg.MaxAttempts}, {ipKey, t.cfg.IPMaxAttempts}} {
-		a, err := t.store.get(ctx, k.key)
-		if err != nil {
-			return 0, err
-		}
-		if u := t.until(a, k.limit, now); u.After(now) {
-			longest = max(longest, u.Sub(now))
+// reservation is one login attempt, counted against its keys until the
+// outcome is known. Its methods are safe on a nil reservation (the store
+// could not be reached: the attempt goes ahead uncounted).
+type reservation struct {
+	th   *throttle
+	at   time.Time
+	mu   sync.Mutex
+	held []limitKey
+}
+
+// reserve counts an attempt at now against every key, or against none:
+// when one key must wait, the keys already counted are released and the
+// wait is returned.
+func (t *throttle) reserve(ctx context.Context, now time.Time, keys ...limitKey) (time.Duration, *reservation, error) {
+	r := &reservation{th: t, at: now}
+	for _, k := range keys {
+		wait, err := r.add(ctx, k)
+		if err != nil || wait > 0 {
+			return wait, nil, errors.Join(err, r.release(ctx))
 		}
 	}
-	return longest, nil
+	return 0, r, nil
 }
 
-// failed records a failed attempt for the user and the address.
-func (t *throttle) failed(ctx context.Context, userKey, ipKey string, now time.Time) error {
-	return errors.Join(
-		t.store.fail(ctx, userKey, now, t.cfg.MaxAttempts),
-		t.store.fail(ctx, ipKey, now, t.cfg.IPMaxAttempts))
+// add counts the attempt against one more key (the account a provider
+// found), or returns how long that key must wait.
+func (r *reservation) add(ctx context.Context, k limitKey) (time.Duration, error) {
+	if r == nil {
+		return 0, nil
+	}
+	u, err := r.th.store.reserve(ctx, k.key, r.at, rule{limit: k.limit, lockout: r.th.cfg.Lockout})
+	if err != nil {
+		return 0, err
+	}
+	if u.After(r.at) {
+		return u.Sub(r.at), nil
+	}
+	r.mu.Lock()
+	r.held = append(r.held, k)
+	r.mu.Unlock()
+	return 0, nil
 }
 
-// succeeded forgets the user's failures. The address keeps its count: an
-// attacker's own successful logins must not reset it.
-func (t *throttle) succeeded(ctx context.Context, userKey string) error {
-	return t.store.reset(ctx, userKey)
+// release takes the attempt back from every key: no password was checked.
+func (r *reservation) release(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	held := r.held
+	r.held = nil
+	r.mu.Unlock()
+	var errs []error
+	for _, k := range held {
+		errs = append(errs, r.th.store.release(ctx, k.key, r.at))
+	}
+	return errors.Join(errs...)
 }
 
-// throttleKeys builds the keys for a provider, a typed username and an
-// address. The username is folded so "ALICE" and " alice" count together.
-func throttleKeys(provider, username, ip string) (userKey, ipKey string) {
-	return "u:" + provider + ":" + strings.ToLower(strings.TrimSpace(username)), "ip:" + ip
+// succeeded forgets the failures of the username and the account and takes
+// the attempt back from the address.
+func (r *reservation) succeeded(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	held := r.held
+	r.held = nil
+	r.mu.Unlock()
+	var errs []error
+	for _, k := range held {
+		if k.perAccount {
+			errs = append(errs, r.th.store.reset(ctx, k.key))
+		} else {
+			errs = append(errs, r.th.store.release(ctx, k.key, r.at))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// maxKeyName is the longest username kept as it is in a throttle key;
+// longer ones are hashed, so a flood of megabyte "usernames" costs a
+// bounded amount of memory per key.
+const maxKeyName = 256
+
+// throttleKeys builds the keys for a provider, the username the provider
+// will look up and an address. The name is folded so "ALICE" and " alice"
+// count together, whatever the provider's own case rule.
+func throttleKeys(provider, name, ip string) (userKey, ipKey string) {
+	return "u:" + provider + ":" + keyName(name), "ip:" + ip
+}
+
+// accountKey is the key of a directory account a provider found.
+func accountKey(provider, account string) string {
+	return "a:" + provider + ":" + keyName(account)
+}
+
+func keyName(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) > maxKeyName {
+		sum := sha256.Sum256([]byte(s))
+		s = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return s
 }
 
 // memoryAttempts is the in-process attempt store. Entries expire after a
@@ -155,12 +255,11 @@ func throttleKeys(provider, username, ip string) (userKey, ipKey string) {
 type memoryAttempts struct {
 	mu      sync.Mutex
 	entries map[string]attempts
-	quiet   time.Duration // a key without failures for this long is forgotten
 	max     int
 }
 
-func newMemoryAttempts(quiet time.Duration, max int) *memoryAttempts {
-	return &memoryAttempts{entries: map[string]attempts{}, quiet: quiet, max: max}
+func newMemoryAttempts(max int) *memoryAttempts {
+	return &memoryAttempts{entries: map[string]attempts{}, max: max}
 }
 
 func (m *memoryAttempts) get(_ context.Context, key string) (attempts, error) {
@@ -171,15 +270,18 @@ func (m *memoryAttempts) get(_ context.Context, key string) (attempts, error) {
 	return a, nil
 }
 
-func (m *memoryAttempts) fail(_ context.Context, key string, now time.Time, keep int) error {
+func (m *memoryAttempts) reserve(_ context.Context, key string, now time.Time, r rule) (time.Time, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, ok := m.entries[key]
-	if ok && len(a.recent) > 0 && now.Sub(a.recent[len(a.recent)-1]) > m.quiet {
+	if ok && len(a.recent) > 0 && now.Sub(a.recent[len(a.recent)-1]) > r.lockout {
 		a = attempts{}
 	}
+	if u := until(a, r, now); u.After(now) {
+		return u, nil
+	}
 	if !ok && len(m.entries) >= m.max {
-		m.pruneLocked(now)
+		m.pruneLocked(now, r.lockout)
 		if len(m.entries) >= m.max {
 			// Still full of live entries: an attack in progress. Evict one
 			// arbitrary entry rather than stop counting the newcomer.
@@ -190,11 +292,33 @@ func (m *memoryAttempts) fail(_ context.Context, key string, now time.Time, keep
 		}
 	}
 	a.recent = append(a.recent, now)
-	if len(a.recent) > keep {
-		a.recent = slices.Clone(a.recent[len(a.recent)-keep:])
+	if len(a.recent) > r.limit {
+		a.recent = slices.Clone(a.recent[len(a.recent)-r.limit:])
 	}
 	a.consecutive++
 	m.entries[key] = a
+	return time.Time{}, nil
+}
+
+func (m *memoryAttempts) release(_ context.Context, key string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.entries[key]
+	if !ok {
+		return nil
+	}
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		if a.recent[i].Equal(at) {
+			a.recent = slices.Delete(slices.Clone(a.recent), i, i+1)
+			a.consecutive = max(0, a.consecutive-1)
+			break
+		}
+	}
+	if len(a.recent) == 0 && a.consecutive == 0 {
+		delete(m.entries, key)
+	} else {
+		m.entries[key] = a
+	}
 	return nil
 }
 
@@ -205,9 +329,9 @@ func (m *memoryAttempts) reset(_ context.Context, key string) error {
 	return nil
 }
 
-func (m *memoryAttempts) pruneLocked(now time.Time) {
+func (m *memoryAttempts) pruneLocked(now time.Time, quiet time.Duration) {
 	for k, a := range m.entries {
-		if len(a.recent) == 0 || now.Sub(a.recent[len(a.recent)-1]) > m.quiet {
+		if len(a.recent) == 0 || now.Sub(a.recent[len(a.recent)-1]) > quiet {
 			delete(m.entries, k)
 		}
 	}

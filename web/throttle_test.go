@@ -29,9 +29,8 @@ func TestThrottleRules(t *testing.T) {
 		{"back-off doubles with each consecutive failure", attempts{recent: at(0, 10*time.Minute+time.Second, 20*time.Minute+2*time.Second), consecutive: 6}, 20*time.Minute + 2*time.Second, 8 * time.Second},
 		{"back-off is capped at lockout", attempts{recent: at(0, 20*time.Minute, 40*time.Minute), consecutive: 40}, 40 * time.Minute, 10 * time.Minute},
 	}
-	th := &throttle{cfg: cfg}
 	for _, tt := range tests {
-		got := th.until(tt.a, 3, t0.Add(tt.now)).Sub(t0.Add(tt.now))
+		got := until(tt.a, rule{limit: 3, lockout: cfg.Lockout}, t0.Add(tt.now)).Sub(t0.Add(tt.now))
 		if got < 0 {
 			got = 0
 		}
@@ -46,7 +45,7 @@ func TestThrottleRules(t *testing.T) {
 // failures into any window of length lockout.
 func TestThrottleNeverExceedsLimitPerWindow(t *testing.T) {
 	cfg := SecurityConfig{MaxAttempts: 5, IPMaxAttempts: 1000, Lockout: 10 * time.Minute}
-	failures := attackAsFastAsAllowed(t, &throttle{cfg: cfg, store: newMemoryAttempts(cfg.Lockout, 100)}, 60)
+	failures := attackAsFastAsAllowed(t, &throttle{cfg: cfg, store: newMemoryAttempts(100)}, 60)
 	// The back-off grows: the last waits are the full lockout.
 	if gap := failures[59].Sub(failures[58]); gap < cfg.Lockout {
 		t.Errorf("late gap %v, want the full lockout", gap)
@@ -62,15 +61,19 @@ func attackAsFastAsAllowed(t *testing.T, th *throttle, n int) []time.Time {
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	var failures []time.Time
 	for len(failures) < n {
-		w, err := th.wait(ctx, "u:x:alice", "ip:1", now)
+		wait, res, err := th.reserve(ctx, now, limitKey{key: "u:x:alice", limit: th.cfg.MaxAttempts, perAccount: true},
+			limitKey{key: "ip:1", limit: th.cfg.IPMaxAttempts})
 		if err != nil {
 			t.Fatal(err)
 		}
-		now = now.Add(w) // retry the moment it is allowed
-		if err := th.failed(ctx, "u:x:alice", "ip:1", now); err != nil {
-			t.Fatal(err)
+		if wait > 0 {
+			now = now.Add(wait) // retry the moment it is allowed
+			continue
 		}
-		failures = append(failures, now)
+		if res == nil {
+			t.Fatal("no reservation for an attempt that was let through")
+		}
+		failures = append(failures, now) // the reservation stays: a failure
 		now = now.Add(time.Millisecond)
 	}
 	for i := range failures {
@@ -88,10 +91,12 @@ func attackAsFastAsAllowed(t *testing.T, th *throttle, n int) []time.Time {
 }
 
 func TestMemoryAttemptsBounded(t *testing.T) {
-	m := newMemoryAttempts(time.Minute, 10)
+	m := newMemoryAttempts(10)
 	now := time.Now()
+	r := rule{limit: 5, lockout: time.Minute}
+	ctx := context.Background()
 	for i := range 100 {
-		if err := m.fail(context.Background(), string(rune('a'+i)), now, 5); err != nil {
+		if _, err := m.reserve(ctx, string(rune('a'+i)), now, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -99,10 +104,60 @@ func TestMemoryAttemptsBounded(t *testing.T) {
 		t.Fatalf("%d entries, want at most 10", len(m.entries))
 	}
 	// Quiet keys are forgotten.
-	_ = m.fail(context.Background(), "k", now, 5)
-	_ = m.fail(context.Background(), "k", now.Add(2*time.Minute), 5)
-	if a, _ := m.get(context.Background(), "k"); a.consecutive != 1 {
+	_, _ = m.reserve(ctx, "k", now, r)
+	_, _ = m.reserve(ctx, "k", now.Add(2*time.Minute), r)
+	if a, _ := m.get(ctx, "k"); a.consecutive != 1 {
 		t.Errorf("after a quiet period consecutive = %d, want 1", a.consecutive)
+	}
+}
+
+// TestReservationOutcomes: a failure keeps the attempt; a success forgets
+// the username's and the account's failures but only takes the one attempt
+// back from the address; an outage takes it back everywhere.
+func TestReservationOutcomes(t *testing.T) {
+	cfg := SecurityConfig{MaxAttempts: 3, IPMaxAttempts: 10, Lockout: 10 * time.Minute}
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	keys := func() []limitKey {
+		return []limitKey{{key: "u", limit: 3, perAccount: true}, {key: "ip", limit: 10}}
+	}
+	count := func(th *throttle, key string) int {
+		a, _ := th.store.get(ctx, key)
+		return a.consecutive
+	}
+	th := &throttle{cfg: cfg, store: newMemoryAttempts(100)}
+	for i := range 2 { // two failures
+		if _, _, err := th.reserve(ctx, t0.Add(time.Duration(i)*time.Second), keys()...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, res, _ := th.reserve(ctx, t0.Add(2*time.Second), keys()...)
+	if _, err := res.add(ctx, limitKey{key: "a", limit: 3, perAccount: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.succeeded(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if u, ip, a := count(th, "u"), count(th, "ip"), count(th, "a"); u != 0 || ip != 2 || a != 0 {
+		t.Errorf("after a success: user %d, address %d, account %d; want 0, 2, 0", u, ip, a)
+	}
+	_, res, _ = th.reserve(ctx, t0.Add(3*time.Second), keys()...)
+	if err := res.release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if u, ip := count(th, "u"), count(th, "ip"); u != 0 || ip != 2 {
+		t.Errorf("after an outage: user %d, address %d; want 0, 2", u, ip)
+	}
+	// A key that must wait counts nothing on the others.
+	for i := range 3 {
+		_, _, _ = th.reserve(ctx, t0.Add(time.Duration(4+i)*time.Second), keys()...)
+	}
+	wait, res, err := th.reserve(ctx, t0.Add(8*time.Second), keys()...)
+	if err != nil || wait <= 0 || res != nil {
+		t.Fatalf("fourth failure in the window: wait %v, reservation %v, %v", wait, res, err)
+	}
+	if ip := count(th, "ip"); ip != 5 {
+		t.Errorf("address count %d after a refused attempt, want 5", ip)
 	}
 }
 

@@ -94,6 +94,16 @@ type UsernameConfig struct {
 	// StripRealm removes an "@realm" suffix. Leave it off for AD's default
 	// filter, which also matches userPrincipalName.
 	StripRealm bool `yaml:"strip_realm"`
+	// Domains are the "DOMAIN\" prefixes strip_domain accepts (compared
+	// without regard to case). Any other prefix is refused like a wrong
+	// password, without asking the directory: "X\erin" is not erin. Default:
+	// the provider's directory and the first DC= label of user_base
+	// (DC=corp,DC=example gives CORP).
+	Domains []string `yaml:"domains"`
+	// Realms are the "@realm" suffixes strip_realm accepts (without regard
+	// to case); any other realm is refused like a wrong password. Default:
+	// the DC= labels of user_base joined with dots (corp.example).
+	Realms []string `yaml:"realms"`
 	// Case is preserve, lower or upper.
 	Case string `yaml:"case"`
 }

@@ -57,6 +57,7 @@ func Open(_ context.Context, c providers.Common, cfg Config, env providers.Env) 
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	cfg.Username = cfg.Username.withDomains(c.Directory, cfg.UserBase)
 	log := env.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -113,10 +114,17 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 // users return the same error; a directory that cannot be asked returns an
 // error matching providers.ErrUnavailable.
 func (p *Provider) Login(ctx context.Context, username, password string) (providers.Identity, error) {
-	name := p.cfg.Username.normalize(username)
-	if name == "" {
+	l := p.cfg.Username.normalize(username)
+	switch {
+	case l.name == "":
 		return providers.Identity{}, &providers.Failure{Reason: "invalid_username", Err: providers.ErrBadCredentials}
+	case l.foreign != "":
+		// Stripping it would let "X\erin" sign in as erin of this directory.
+		p.log.InfoContext(ctx, "ldap: refused a username of another domain or realm (username.domains, username.realms)",
+			"domain", truncate(l.foreign, 64))
+		return providers.Identity{}, &providers.Failure{Reason: "foreign_domain", Err: providers.ErrBadCredentials}
 	}
+	name := l.name
 	// A simple bind with an empty password is an "unauthenticated bind" that
 	// many servers answer with success: it must never reach a server.
 	if password == "" {
@@ -128,6 +136,11 @@ func (p *Provider) Login(ctx context.Context, username, password string) (provid
 	err := p.search.run(ctx, func(c *conn) error {
 		entry, err := p.findUser(ctx, c, name)
 		if err != nil {
+			return err
+		}
+		// The entry, not the spelling that found it, is what the directory
+		// counts bad passwords against.
+		if err := providers.EnterAccount(ctx, strings.ToLower(entry.DN)); err != nil {
 			return err
 		}
 		if err := p.bindUser(ctx, entry.DN, password); err != nil {
@@ -142,10 +155,11 @@ func (p *Provider) Login(ctx context.Context, username, password string) (provid
 	return id, nil
 }
 
-// classify makes every error match ErrBadCredentials or ErrUnavailable, so
+// classify makes every error match ErrBadCredentials or ErrUnavailable (or
+// ErrThrottled, from the caller's account gate), so
 // the login page never shows an internal error for a directory problem.
 func classify(err error) error {
-	if errors.Is(err, providers.ErrBadCredentials) || errors.Is(err, providers.ErrUnavailable) {
+	if errors.Is(err, providers.ErrBadCredentials) || errors.Is(err, providers.ErrUnavailable) || errors.Is(err, providers.ErrThrottled) {
 		return err
 	}
 	return unavailable("%w", err)
@@ -191,4 +205,17 @@ func userAttributes(cfg Config) []string {
 		}
 	}
 	return out
+}
+
+// NormalizeUsername is the name a login for typed looks up (see
+// providers.UsernameNormalizer): what the throttle counts against.
+func (p *Provider) NormalizeUsername(typed string) string {
+	return p.cfg.Username.normalize(typed).name
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }

@@ -82,6 +82,19 @@ func (c *Config) Validate() error {
 	if !validCase(r.Username.Case) {
 		add("username.case", "%q is not allowed: use preserve, lower or upper", r.Username.Case)
 	}
+	for i, d := range r.Username.Domains {
+		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, `\@`) {
+			add(fmt.Sprintf("username.domains[%d]", i), `%q is not a domain name: give it as users type it before the backslash (CORP for CORP\alice)`, d)
+		}
+	}
+	for i, d := range r.Username.Realms {
+		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, `\@`) {
+			add(fmt.Sprintf("username.realms[%d]", i), `%q is not a realm: give it as users type it after the @ (corp.example for alice@corp.example)`, d)
+		}
+	}
+	if r.Username.StripRealm && len(r.Username.Realms) == 0 && len(dcLabels(r.UserBase)) == 0 {
+		add("username.realms", "required with strip_realm when user_base has no DC= components: list the realms users may type after the @ (any other is refused)")
+	}
 	errs = append(errs, r.validateLimits()...)
 	if r.PasswordChangeURL != "" {
 		u, err := url.Parse(r.PasswordChangeURL)

@@ -178,3 +178,7 @@ func cloneAttrs(m map[string][]string) map[string][]string {
 	}
 	return out
 }
+
+// NormalizeUsername is the name a login for typed looks up (see
+// providers.UsernameNormalizer).
+func (p *Provider) NormalizeUsername(typed string) string { return p.cfg.normalize(typed) }

@@ -30,18 +30,6 @@ func testRedis(t *testing.T) (*redistest.Server, *redis.Client) {
 	return srv, client
 }
 
-// attemptStores are the stores every attempt-store test runs against:
-// what one promises, the other must too.
-func attemptStores(t *testing.T) map[string]func(t *testing.T) attemptStore {
-	return map[string]func(t *testing.T) attemptStore{
-		"memory": func(*testing.T) attemptStore { return newMemoryAttempts(100) },
-		"redis": func(t *testing.T) attemptStore {
-			_, client := testRedis(t)
-			return newRedisAttempts(client, "qlikgate:throttle:", time.Second)
-		},
-	}
-}
-
 // TestRedisAttemptsLikeMemory replays one history of reservations,
 // releases, resets and quiet periods into both stores: the throttle must
 // decide the same whichever store counts.

@@ -34,8 +34,11 @@ type ServerConfig struct {
 
 // TLSConfig names the certificate and key qlikgate serves HTTPS with.
 type TLSConfig struct {
+	// CertFile is the PEM certificate chain served, the server's own
+	// certificate first. A renewed file is picked up without a restart.
 	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	// KeyFile is the PEM private key of that certificate.
+	KeyFile string `yaml:"key_file"`
 }
 
 // SessionConfig is the `session:` block.
@@ -74,9 +77,10 @@ type UIConfig struct {
 	CustomCSSFile string `yaml:"custom_css_file"`
 	// FooterText is shown at the bottom of every page.
 	FooterText string `yaml:"footer_text"`
-	// HelpURL is linked from every page (https://, http:// or mailto:),
-	// with HelpText as the link text (default: "Help", translated).
-	HelpURL  string `yaml:"help_url"`
+	// HelpURL is linked from every page (https://, http:// or mailto:).
+	HelpURL string `yaml:"help_url"`
+	// HelpText is the text of that link. Empty: "Help" in the page's
+	// language. It needs help_url.
 	HelpText string `yaml:"help_text"`
 	// TemplatesDir holds templates that replace embedded ones by file name
 	// (login.html, layout.html…); the others stay embedded.

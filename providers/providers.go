@@ -81,9 +81,18 @@ func (f *Failure) Unwrap() error { return f.Err }
 
 // Common holds the keys every provider entry has in the configuration.
 type Common struct {
-	ID        string `yaml:"id"`
-	Kind      string `yaml:"kind"`
-	Label     string `yaml:"label"`
+	// ID names the provider in URLs (/login/{id}, /callback/{id}) and logs:
+	// lower-case letters, digits, '-' and '_'. Required and unique.
+	ID string `yaml:"id"`
+	// Kind is the kind of provider; the entry's block of the same name
+	// holds its settings. Required.
+	Kind string `yaml:"kind"`
+	// Label is shown on the login page: the button text of a redirect
+	// provider, or the choice in the selector when several password
+	// providers share the form. Empty: the id.
+	Label string `yaml:"label"`
+	// Directory is the Qlik UserDirectory of this provider's users
+	// (CORP in CORP\alice). Required.
 	Directory string `yaml:"directory"`
 }
 

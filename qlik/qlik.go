@@ -77,9 +77,15 @@ var ErrBadEntry = errors.New("bad entry")
 
 // Common holds the keys every target entry has in the configuration.
 type Common struct {
-	ID      string `yaml:"id"`
-	Kind    string `yaml:"kind"`
-	Default bool   `yaml:"default"`
+	// ID names the target in its entry URL, /t/{id}/, and in logs and
+	// metrics: lower-case letters, digits, '-' and '_'. Required and unique.
+	ID string `yaml:"id"`
+	// Kind is the Qlik flow; the entry's block named in the table below
+	// holds its settings. Required.
+	Kind string `yaml:"kind"`
+	// Default makes this the target of / and /login. With several targets,
+	// exactly one must be the default.
+	Default bool `yaml:"default"`
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)

@@ -17,6 +17,7 @@ type ServerConfig struct {
 	Listen string `yaml:"listen"`
 	// PublicURL is how browsers reach qlikgate. Links, form actions and the
 	// cookie path are built from it, never from the request's Host header.
+	// With https, cookies get the Secure flag. Required.
 	PublicURL string `yaml:"public_url"`
 	// TLS serves HTTPS directly when both files are set.
 	TLS TLSConfig `yaml:"tls"`
@@ -28,19 +29,24 @@ type ServerConfig struct {
 	// Empty: no site may frame them.
 	FrameAncestors []string `yaml:"frame_ancestors"`
 	// ReadinessInterval is how often the providers' and targets' checks
-	// run in the background for /readyz.
+	// run in the background for /readyz; at least 10s.
 	ReadinessInterval time.Duration `yaml:"readiness_interval"`
 }
 
 // TLSConfig names the certificate and key qlikgate serves HTTPS with.
 type TLSConfig struct {
+	// CertFile is the PEM certificate chain served, the server's own
+	// certificate first. A renewed file is picked up without a restart.
 	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	// KeyFile is the PEM private key of that certificate.
+	KeyFile string `yaml:"key_file"`
 }
 
 // SessionConfig is the `session:` block.
 type SessionConfig struct {
-	// Secret signs and encrypts the session cookie (keys are derived from it).
+	// Secret signs and encrypts the session cookie (separate keys are
+	// derived from it with HKDF). At least 32 bytes, and not the example's
+	// value; generate one with `openssl rand -base64 48`. Required.
 	Secret string `yaml:"secret" secret:"true"`
 	// PreviousSecrets still open sessions made with an older secret, so the
 	// secret can be rotated without signing everybody out.
@@ -50,6 +56,8 @@ type SessionConfig struct {
 	// IdleTimeout ends a sign-in not used for this long; 0 turns it off.
 	// qlikgate only sees users when Qlik sends them back, not while they
 	// work in Qlik, so keep it well above Qlik's own inactivity timeout.
+	// The last-seen time is refreshed at most once a minute (or a tenth of
+	// the timeout, if shorter), so it is enforced to within that.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Store is where sessions live: "cookie" (in the browser, signed and
 	// encrypted; one instance) or "redis" (in Redis, shared by every
@@ -74,9 +82,10 @@ type UIConfig struct {
 	CustomCSSFile string `yaml:"custom_css_file"`
 	// FooterText is shown at the bottom of every page.
 	FooterText string `yaml:"footer_text"`
-	// HelpURL is linked from every page (https://, http:// or mailto:),
-	// with HelpText as the link text (default: "Help", translated).
-	HelpURL  string `yaml:"help_url"`
+	// HelpURL is linked from every page (https://, http:// or mailto:).
+	HelpURL string `yaml:"help_url"`
+	// HelpText is the text of that link. Empty: "Help" in the page's
+	// language. It needs help_url.
 	HelpText string `yaml:"help_text"`
 	// TemplatesDir holds templates that replace embedded ones by file name
 	// (login.html, layout.html…); the others stay embedded.

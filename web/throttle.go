@@ -16,11 +16,11 @@ import (
 // SecurityConfig is the `security:` block.
 type SecurityConfig struct {
 	// MaxAttempts is how many failed logins a username may have within
-	// Lockout before it must wait; further failures wait longer and longer.
-	// Throttled attempts never reach the directory: keep MaxAttempts below
-	// Active Directory's lockout threshold and Lockout at least as long as
-	// its observation window, and nobody can lock an AD account through
-	// qlikgate.
+	// the lockout period before it must wait; further failures wait longer
+	// and longer. Throttled attempts never reach the directory: keep
+	// MaxAttempts below Active Directory's lockout threshold and lockout at
+	// least as long as its observation window, and nobody can lock an AD
+	// account through qlikgate.
 	MaxAttempts int `yaml:"max_attempts"`
 	// IPMaxAttempts is the same for one client address. It is higher
 	// because a whole office may share one address behind NAT.

@@ -21,13 +21,19 @@ import (
 // config is the whole configuration file: each block is owned and validated
 // by the package that uses it; this file only composes them.
 type config struct {
-	Server    web.ServerConfig   `yaml:"server"`
-	Session   web.SessionConfig  `yaml:"session"`
-	Security  web.SecurityConfig `yaml:"security"`
-	UI        web.UIConfig       `yaml:"ui"`
-	Log       logConfig          `yaml:"log"`
-	Providers []providerEntry    `yaml:"-"`
-	Targets   []targetEntry      `yaml:"-"`
+	// Server is how qlikgate listens and how browsers reach it.
+	Server web.ServerConfig `yaml:"server"`
+	// Session is the qlikgate sign-in that gives single sign-on to every
+	// target: how long it lasts and where it is kept.
+	Session web.SessionConfig `yaml:"session"`
+	// Security is the brute-force throttling of password logins.
+	Security web.SecurityConfig `yaml:"security"`
+	// UI is what the pages look like and which language they speak.
+	UI web.UIConfig `yaml:"ui"`
+	// Log is what qlikgate writes to its log, and how.
+	Log       logConfig       `yaml:"log"`
+	Providers []providerEntry `yaml:"-"`
+	Targets   []targetEntry   `yaml:"-"`
 }
 
 type providerEntry struct {
@@ -305,7 +311,11 @@ func prefixed(prefix string, err error) []error {
 
 // logConfig is the `log:` block.
 type logConfig struct {
-	Level  string `yaml:"level"`
+	// Level is the least severity logged: debug, info, warn or error.
+	// Secrets are never logged, not even at debug.
+	Level string `yaml:"level"`
+	// Format is text (key=value lines) or json (one object per line, for
+	// log shippers).
 	Format string `yaml:"format"`
 }
 

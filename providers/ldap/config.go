@@ -8,9 +8,11 @@ import "time"
 type Config struct {
 	// URLs are the directory servers, tried in order: ldap://host[:389] or
 	// ldaps://host[:636]. A server that fails is skipped for server_backoff.
+	// Required.
 	URLs []string `yaml:"urls"`
-	// StartTLS upgrades ldap:// connections with the StartTLS operation before
-	// anything else is sent. Not allowed with ldaps:// URLs.
+	// StartTLS upgrades ldap:// connections to TLS with the LDAP extended
+	// operation of that name, before anything else is sent. Not allowed
+	// with ldaps:// URLs.
 	StartTLS bool `yaml:"start_tls"`
 	// CAFile is a PEM bundle of the CAs that sign the servers' certificates
 	// (a private CA). Empty means the system's trust store.
@@ -20,9 +22,11 @@ type Config struct {
 	// loudly at start-up.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 
-	// BindDN and BindPassword are the service account that searches for
-	// users (and their groups). AD accepts a DN, a UPN or DOMAIN\name.
-	BindDN       string `yaml:"bind_dn"`
+	// BindDN is the service account that searches for users (and their
+	// groups). AD accepts a DN, a UPN or DOMAIN\name. Required unless
+	// anonymous_search.
+	BindDN string `yaml:"bind_dn"`
+	// BindPassword is the service account's password.
 	BindPassword string `yaml:"bind_password" secret:"true"`
 	// AnonymousSearch searches without binding first, for directories that
 	// allow anonymous reads. Mutually exclusive with bind_dn.
@@ -32,17 +36,23 @@ type Config struct {
 	// resolves nested groups with AD's in-chain matching rule.
 	ActiveDirectory bool `yaml:"active_directory"`
 
-	// UserBase is where users are searched (subtree).
+	// UserBase is where users are searched (subtree). Required.
 	UserBase string `yaml:"user_base"`
 	// UserFilter finds the user; {username} is replaced by the escaped,
-	// normalised input. Exactly one entry must match.
+	// normalised input. Exactly one entry must match. Empty:
+	// (&(objectClass=inetOrgPerson)(uid={username})), or with
+	// active_directory a filter matching sAMAccountName or
+	// userPrincipalName of enabled user accounts.
 	UserFilter string `yaml:"user_filter"`
-	// UserIDAttribute gives the Qlik UserId (never the typed name).
+	// UserIDAttribute gives the Qlik UserId (never the typed name). Empty:
+	// uid, or sAMAccountName with active_directory.
 	UserIDAttribute string `yaml:"user_id_attribute"`
 	// UserIDCase normalises the UserId: preserve, lower or upper.
 	UserIDCase string `yaml:"user_id_case"`
-	// NameAttribute and EmailAttribute fill the identity's name and e-mail.
-	NameAttribute  string `yaml:"name_attribute"`
+	// NameAttribute fills the user's display name. Empty: cn, or
+	// displayName with active_directory.
+	NameAttribute string `yaml:"name_attribute"`
+	// EmailAttribute fills the user's e-mail address. Empty: mail.
 	EmailAttribute string `yaml:"email_attribute"`
 	// Attributes copies more LDAP attributes to Qlik attributes:
 	// LDAP attribute name → Qlik attribute name, e.g. {department: Department}.
@@ -54,9 +64,12 @@ type Config struct {
 	// defaults to user_base.
 	GroupBase string `yaml:"group_base"`
 	// GroupFilter finds the user's groups: {dn} is the user's DN and
-	// {username} the value of user_id_attribute, both escaped.
+	// {username} the value of user_id_attribute, both escaped. Empty:
+	// groupOfNames or groupOfUniqueNames with the user as member, or with
+	// active_directory groups with the user as member (in chain when
+	// nested_groups).
 	GroupFilter string `yaml:"group_filter"`
-	// GroupNameAttribute is the group's name as given to Qlik.
+	// GroupNameAttribute is the group's name as given to Qlik. Empty: cn.
 	GroupNameAttribute string `yaml:"group_name_attribute"`
 	// MemberOfAttribute, when set (usually memberOf), also takes groups from
 	// this attribute of the user's entry.
@@ -104,7 +117,8 @@ type UsernameConfig struct {
 	// to case); any other realm is refused like a wrong password. Default:
 	// the DC= labels of user_base joined with dots (corp.example).
 	Realms []string `yaml:"realms"`
-	// Case is preserve, lower or upper.
+	// Case folds the typed name before the search: preserve, lower or
+	// upper.
 	Case string `yaml:"case"`
 }
 

@@ -16,8 +16,13 @@ type Config struct {
 	// Issuer is the issuer URL exactly as the identity provider publishes
 	// it in its discovery document (a trailing slash matters). It must be
 	// https, except on a loopback host for tests and demos.
-	Issuer       string `yaml:"issuer"`
-	ClientID     string `yaml:"client_id"`
+	// Required.
+	Issuer string `yaml:"issuer"`
+	// ClientID is the application (client) id registered at the identity
+	// provider. Required.
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is the application's secret. Required unless
+	// public_client.
 	ClientSecret string `yaml:"client_secret" secret:"true"`
 	// PublicClient is for applications registered without a secret
 	// (public / SPA-less "native" registrations): the code is then
@@ -50,9 +55,13 @@ type Config struct {
 	UserIDClaim string `yaml:"user_id_claim"`
 	// UserIDLowercase folds the UserId to lower case, so that "John@corp"
 	// and "john@corp" are one Qlik user.
-	UserIDLowercase bool   `yaml:"user_id_lowercase"`
-	NameClaim       string `yaml:"name_claim"`
-	EmailClaim      string `yaml:"email_claim"`
+	UserIDLowercase bool `yaml:"user_id_lowercase"`
+	// NameClaim names the claim holding the display name; when it is
+	// missing, given_name and family_name are joined. Empty: no name.
+	NameClaim string `yaml:"name_claim"`
+	// EmailClaim names the claim holding the e-mail address. Empty: no
+	// e-mail.
+	EmailClaim string `yaml:"email_claim"`
 	// RequireVerifiedEmail refuses users whose e-mail is missing or not
 	// verified.
 	RequireVerifiedEmail bool `yaml:"require_verified_email"`

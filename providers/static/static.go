@@ -27,6 +27,7 @@ var Kind = providers.Kind{
 
 // Config is the `static:` block of a provider.
 type Config struct {
+	// Users are the accounts this provider knows. At least one is required.
 	Users []User `yaml:"users"`
 	// CaseSensitive makes usernames match exactly. By default "Alice" and
 	// "alice" are the same user, and the Qlik UserId is always the
@@ -40,12 +41,21 @@ type Config struct {
 
 // User is one configured user.
 type User struct {
-	Username     string              `yaml:"username"`
-	PasswordHash string              `yaml:"password_hash" secret:"true"`
-	Name         string              `yaml:"name"`
-	Email        string              `yaml:"email"`
-	Groups       []string            `yaml:"groups"`
-	Attributes   map[string][]string `yaml:"attributes"`
+	// Username is what the user types, and the Qlik UserId. Required and
+	// unique.
+	Username string `yaml:"username"`
+	// PasswordHash is an argon2id hash made by `qlikgate hash-password`, or
+	// a bcrypt hash ($2a$, $2b$, $2y$). Required.
+	PasswordHash string `yaml:"password_hash" secret:"true"`
+	// Name is the user's display name, given to Qlik.
+	Name string `yaml:"name"`
+	// Email is the user's e-mail address, given to Qlik.
+	Email string `yaml:"email"`
+	// Groups are given to Qlik, each as one attribute (Group by default).
+	Groups []string `yaml:"groups"`
+	// Attributes are further Qlik attributes: a name and its list of
+	// values, e.g. {office: [Stockholm]}.
+	Attributes map[string][]string `yaml:"attributes"`
 }
 
 // Validate reports every problem with the block.

@@ -29,17 +29,21 @@ const (
 type Config struct {
 	// TenantURL is the tenant's address, https://acme.eu.qlikcloud.com or
 	// its custom domain. Only scheme and host (and port) are kept.
+	// Required.
 	TenantURL string `yaml:"tenant_url"`
 	// WebIntegrationID is the id of the tenant's web integration whose
 	// allowed origins include qlikgate's origin: without it the browser may
-	// not call the tenant from qlikgate's page.
+	// not call the tenant from qlikgate's page. Required.
 	WebIntegrationID string `yaml:"web_integration_id"`
-	// Issuer and KeyID must equal the JWT identity provider's issuer and
-	// key id in the tenant.
+	// Issuer is the JWT's iss: it must equal the issuer of the tenant's JWT
+	// identity provider. Required.
 	Issuer string `yaml:"issuer"`
-	KeyID  string `yaml:"key_id"`
+	// KeyID is the JWT's kid: it must equal the key id of the tenant's JWT
+	// identity provider. Required.
+	KeyID string `yaml:"key_id"`
 	// PrivateKeyFile is the PEM signing key: RSA (PKCS#1 or PKCS#8, at
 	// least 2048 bits) signs RS256, EC P-256 (SEC 1 or PKCS#8) signs ES256.
+	// Make one with `qlikgate keygen`. Required.
 	PrivateKeyFile string `yaml:"private_key_file"`
 	// TokenLifetime is the JWT's whole validity window, exp − nbf.
 	TokenLifetime time.Duration `yaml:"token_lifetime"`

@@ -16,7 +16,7 @@ import (
 // Config is the `qlikview:` block of a target.
 type Config struct {
 	// WebTicketURL is GetWebTicket.aspx as the module reaches it, e.g.
-	// https://qv.corp.local/QvAJAXZfc/GetWebTicket.aspx.
+	// https://qv.corp.local/QvAJAXZfc/GetWebTicket.aspx. Required.
 	WebTicketURL string `yaml:"webticket_url"`
 	// AuthenticateURL is Authenticate.aspx as browsers reach it. Default:
 	// next to webticket_url. Set it when browsers use another name for
@@ -33,7 +33,8 @@ type Config struct {
 	BackURL string `yaml:"back_url"`
 	// LogoutURL is where the browser goes to end its QlikView session on
 	// logout: a page on the QlikView server that posts the AccessPoint
-	// logout (see README). Empty: QlikView sessions are left to expire.
+	// logout (see docs/qlik/qlikview.md). Empty: QlikView sessions are left
+	// to expire.
 	LogoutURL string `yaml:"logout_url"`
 	// AllowedReturnHosts are hosts ("host" for any port, or "host:port")
 	// an entry's try/returnto may point to, besides paths on the QlikView
@@ -63,7 +64,10 @@ type Config struct {
 
 // NTLMConfig is a Windows account for NTLM authentication.
 type NTLMConfig struct {
+	// Username is the account's name, alone or as DOMAIN\user.
 	Username string `yaml:"username"`
+	// Password is the account's password. It never leaves qlikgate: NTLMv2
+	// sends only a response computed from it.
 	Password string `yaml:"password" secret:"true"`
 	// Domain is the account's NetBIOS domain; it may instead be given in
 	// username as DOMAIN\user.

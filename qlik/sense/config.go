@@ -14,24 +14,37 @@ import (
 // Config is the `sense:` block of a target.
 type Config struct {
 	// ProxyRestURI is the QPS REST base of the virtual proxy,
-	// https://node:4243/qps/{prefix}/.
+	// https://node:4243/qps/{prefix}/. Required.
 	ProxyRestURI string `yaml:"proxy_rest_uri"`
 	// AllowedProxyRestURIs are other QPS bases (other nodes of the site) a
 	// browser may arrive with. Anything else is refused: the module would
 	// otherwise send its client certificate wherever a link points.
 	AllowedProxyRestURIs []string `yaml:"allowed_proxy_rest_uris"`
 
+	// ClientCertFile is client.pem from the QMC's certificate export (PEM
+	// format): qlikgate's client certificate for the QPS. Required unless
+	// pfx_file.
 	ClientCertFile string `yaml:"client_cert_file"`
-	ClientKeyFile  string `yaml:"client_key_file"`
-	RootCAFile     string `yaml:"root_ca_file"`
-	PFXFile        string `yaml:"pfx_file"`
-	PFXPassword    string `yaml:"pfx_password" secret:"true"`
+	// ClientKeyFile is client_key.pem from the same export. It can log
+	// anyone into Qlik Sense: only qlikgate's account may read it.
+	// Required unless pfx_file.
+	ClientKeyFile string `yaml:"client_key_file"`
+	// RootCAFile is root.pem (or the DER root.cer) from the export; the QPS
+	// certificate is verified against it. Required.
+	RootCAFile string `yaml:"root_ca_file"`
+	// PFXFile is client.pfx from the Windows-format export, instead of
+	// client_cert_file and client_key_file.
+	PFXFile string `yaml:"pfx_file"`
+	// PFXPassword is the password given at the export, if any. Only with
+	// pfx_file.
+	PFXPassword string `yaml:"pfx_password" secret:"true"`
 	// ServerName is the name expected in the QPS server certificate when it
 	// differs from the host in proxy_rest_uri (Qlik certificates often carry
 	// only the short host name). Verification stays on.
 	ServerName string `yaml:"server_name"`
 
-	// HubURL is where users go when Qlik did not send a targetId.
+	// HubURL is where users go when Qlik did not send a targetId (or it
+	// expired). Required.
 	HubURL string `yaml:"hub_url"`
 	// AllowedRedirectHosts are further host[:port] values a TargetUri from
 	// the QPS may point to, besides the hub's origin and the QPS hosts on

@@ -30,6 +30,7 @@ type SessionConfig struct {
 	Config `yaml:",inline"`
 	// SessionCookieName is the virtual proxy's "Session cookie header name"
 	// exactly as browsers see it (Qlik appends -HTTP on plain-HTTP access).
+	// Required.
 	SessionCookieName string `yaml:"session_cookie_name"`
 	// CookieDomain is the domain the session cookie is set on; it must
 	// cover both qlikgate's host and the hub's host. Empty: qlikgate's host

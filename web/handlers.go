@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/qlikgate/qlikgate/internal/audit"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -49,7 +50,7 @@ func (s *Server) handleEntry(c echo.Context) error {
 	}
 	entry, err := t.ParseEntry(c.QueryParams())
 	if err != nil {
-		s.logger(c).Warn("refused an entry from Qlik", "event", "bad_entry", "target", t.ID(), "cause", err.Error())
+		s.log.WarnContext(c.Request().Context(), "refused an entry from Qlik", audit.Key, audit.BadEntry, "target", t.ID(), "cause", err.Error())
 		return s.errorPage(c, http.StatusBadRequest, msgBadEntry)
 	}
 	sess, st := s.sessions.load(c.Request())
@@ -57,8 +58,8 @@ func (s *Server) handleEntry(c echo.Context) error {
 	if st.User != nil {
 		loop := s.sessions.readLoop(c.Request(), st.SID).next(now)
 		if loop.looping() {
-			s.logger(c).Error("redirect loop: Qlik keeps sending a signed-in user back; check the target's hub_url, the virtual proxy and what the QPS answered above",
-				"event", "redirect_loop", "target", t.ID(), "user", st.User.UserID, "handoffs", loop.n, "window", loopWindow.String())
+			s.log.ErrorContext(c.Request().Context(), "redirect loop: Qlik keeps sending a signed-in user back; check the target's hub_url, the virtual proxy and what the QPS answered above",
+				audit.Key, audit.RedirectLoop, "target", t.ID(), "user", st.User.UserID, "handoffs", loop.n, "window", loopWindow.String())
 			s.sessions.clearLoop(c.Response())
 			if st.touched {
 				s.saveSession(c, sess, st)
@@ -147,7 +148,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return s.render(c, status, "login", v)
 	}
 	if !validToken(st.CSRF, c.FormValue("csrf")) {
-		log.Warn("login form with a missing or wrong CSRF token", "event", "csrf_failed")
+		log.WarnContext(c.Request().Context(), "login form with a missing or wrong CSRF token", audit.Key, audit.CSRFFailed)
 		return fail(http.StatusForbidden, say(msgExpiredForm))
 	}
 	if providerID == "" && len(s.password) == 1 {
@@ -165,9 +166,9 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if wait, err := s.throttle.wait(ctx, userKey, ipKey, s.now()); err != nil {
 		// Counting is best effort: an unreachable shared store must not
 		// stop every login. The directory's own lockout still applies.
-		log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
+		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	} else if wait > 0 {
-		log.Warn("login throttled", "event", "login_throttled", "provider", providerID,
+		log.WarnContext(ctx, "login throttled", audit.Key, audit.LoginThrottled, "provider", providerID,
 			"user", truncate(username, 64), "retry_after_s", int(wait.Seconds()))
 		s.metrics.observeThrottled(s.provider(providerID))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
@@ -189,14 +190,14 @@ func (s *Server) handleLogin(c echo.Context) error {
 		switch {
 		case errors.Is(err, providers.ErrBadCredentials):
 			if terr := s.throttle.failed(ctx, userKey, ipKey, s.now()); terr != nil {
-				log.Error("login throttling unavailable", "event", "throttle_error", "cause", terr.Error())
+				log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", terr.Error())
 			}
 		case errors.Is(err, providers.ErrUnavailable):
 			status, m, level = http.StatusServiceUnavailable, say(msgUnavailable), slog.LevelWarn
 		default:
 			status, m, level = http.StatusInternalServerError, say(msgInternal), slog.LevelError
 		}
-		log.Log(ctx, level, "login failed", "event", "login_failed", "provider", providerID,
+		log.Log(ctx, level, "login failed", audit.Key, audit.LoginFailed, "provider", providerID,
 			"user", truncate(username, 64), "reason", failureReason(err), "target", s.flowTarget(st, flowID),
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		s.floor.wait(ctx, providerID, start)
@@ -204,7 +205,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	}
 	s.floor.observeSuccess(providerID, time.Since(start))
 	if err := s.throttle.succeeded(ctx, userKey); err != nil {
-		log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
+		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	}
 	f, _ := st.takeFlow(flowID)
 	return s.completeLogin(c, sess, st, providerID, id, f, start)
@@ -216,7 +217,7 @@ func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state
 	p := s.provider(providerID)
 	id.Provider, id.Directory = p.ID, p.Directory
 	st.login(id, s.now())
-	s.logger(c).Info("login succeeded", "event", "login_succeeded", "provider", providerID, "user", id.UserID,
+	s.log.InfoContext(c.Request().Context(), "login succeeded", audit.Key, audit.LoginSucceeded, "provider", providerID, "user", id.UserID,
 		"directory", id.Directory, "duration_ms", ms(time.Since(start)))
 	t, ok := s.targets[f.Target]
 	if !ok {
@@ -257,7 +258,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 	}
 	s.metrics.observeHandoff(t.ID(), s.kinds[t.ID()], err, time.Since(start))
 	if err != nil {
-		s.logger(c).Error("hand-off to Qlik failed", "event", "handoff_failed", "target", t.ID(), "user", u.UserID,
+		s.log.ErrorContext(c.Request().Context(), "hand-off to Qlik failed", audit.Key, audit.HandoffFailed, "target", t.ID(), "user", u.UserID,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		if st.touched {
 			s.saveSession(c, sess, st)
@@ -272,7 +273,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		return s.errorPage(c, http.StatusBadGateway, msgQlikRefused)
 	}
 	added := st.addTarget(t.ID())
-	closingEvent(c, "handed off to Qlik", slog.String("event", "handoff"), slog.String("target", t.ID()),
+	closingEvent(c, "handed off to Qlik", slog.String(audit.Key, audit.Handoff), slog.String("target", t.ID()),
 		slog.String("user", u.UserID), slog.Float64("qlik_ms", ms(time.Since(start))))
 	for _, ck := range h.Cookies {
 		c.SetCookie(ck)
@@ -339,7 +340,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	log := s.logger(c)
 	if st.User != nil && !validToken(st.CSRF, c.FormValue("csrf")) {
-		log.Warn("logout without a valid CSRF token", "event", "csrf_failed", "user", st.User.UserID)
+		log.WarnContext(c.Request().Context(), "logout without a valid CSRF token", audit.Key, audit.CSRFFailed, "user", st.User.UserID)
 		s.saveSession(c, sess, st)
 		v := view{CSRF: st.CSRF, Action: s.logoutPath(c), msg: say(msgExpiredLogout)}
 		return s.render(c, http.StatusForbidden, "logout", v)
@@ -358,7 +359,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 			}
 			h, err := t.Logout(c.Request().Context(), u)
 			if err != nil {
-				log.Warn("Qlik logout failed", "event", "logout_failed", "target", id, "user", u.UserID, "cause", err.Error())
+				log.WarnContext(c.Request().Context(), "Qlik logout failed", audit.Key, audit.LogoutFailed, "target", id, "user", u.UserID, "cause", err.Error())
 			}
 			for _, ck := range h.Cookies {
 				c.SetCookie(ck)
@@ -367,11 +368,11 @@ func (s *Server) handleLogout(c echo.Context) error {
 				redirect = h.Redirect
 			}
 		}
-		log.Info("signed out", "event", "logout", "user", u.UserID, "provider", st.User.Provider)
+		log.InfoContext(c.Request().Context(), "signed out", audit.Key, audit.Logout, "user", u.UserID, "provider", st.User.Provider)
 	}
 	s.sessions.revoke(st)
 	if err := s.sessions.clear(c.Response(), c.Request(), sess); err != nil {
-		log.Error("clearing the session cookie failed", "cause", err.Error())
+		log.ErrorContext(c.Request().Context(), "clearing the session cookie failed", "cause", err.Error())
 	}
 	if redirect != "" {
 		return c.Redirect(http.StatusFound, redirect)
@@ -383,7 +384,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 // the request can still complete, only single sign-on is lost.
 func (s *Server) saveSession(c echo.Context, sess *sessions.Session, st *state) {
 	if err := s.sessions.save(c.Response(), c.Request(), sess, st); err != nil {
-		s.logger(c).Warn("could not save the session: single sign-on will not work for this browser", "event", "session_save_failed", "cause", err.Error())
+		s.log.WarnContext(c.Request().Context(), "could not save the session: single sign-on will not work for this browser", audit.Key, audit.SessionSaveFailed, "cause", err.Error())
 	}
 }
 

@@ -185,7 +185,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 // TestConfigMergeKeys: several targets on one Sense site share its block
 // with a YAML merge key; what a target writes itself wins.
 func TestConfigMergeKeys(t *testing.T) {
-	anchored := strings.Replace(validYAML, "    sense:\n", "    sense: &qps\n", 1)
+	anchored := strings.Replace(validYAML, "    sense:\n", "    default: true\n    sense: &qps\n", 1)
 	second := `  - id: finance
     kind: sense-ticket
     sense:

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qlikgate/qlikgate/internal/reqctx"
 	"github.com/qlikgate/qlikgate/internal/testlog"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/static"
@@ -98,7 +99,9 @@ func newStack(t testing.TB, opts ...option) *stack {
 		t.Fatal(err)
 	}
 	logs := &testlog.Buffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, logw), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Wrapped as main wraps it, so that providers' and targets' lines carry
+	// the request id too.
+	log := slog.New(reqctx.NewHandler(slog.NewTextHandler(io.MultiWriter(logs, logw), &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	hash := func(pw string) string {
 		h, err := static.HashPassword(pw, cheap)

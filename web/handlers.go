@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/qlikgate/qlikgate/internal/audit"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -49,7 +50,7 @@ func (s *Server) handleEntry(c echo.Context) error {
 	}
 	entry, err := t.ParseEntry(c.QueryParams())
 	if err != nil {
-		s.logger(c).Warn("refused an entry from Qlik", "event", "bad_entry", "target", t.ID(), "cause", err.Error())
+		s.log.WarnContext(c.Request().Context(), "refused an entry from Qlik", audit.Key, audit.BadEntry, "target", t.ID(), "cause", err.Error())
 		return s.errorPage(c, http.StatusBadRequest, msgBadEntry)
 	}
 	sess, st := s.sessions.load(c.Request())
@@ -57,8 +58,8 @@ func (s *Server) handleEntry(c echo.Context) error {
 	if st.User != nil {
 		loop := s.sessions.readLoop(c.Request(), st.SID).next(now)
 		if loop.looping() {
-			s.logger(c).Error("redirect loop: Qlik keeps sending a signed-in user back; check the target's hub_url, the virtual proxy and what the QPS answered above",
-				"event", "redirect_loop", "target", t.ID(), "user", st.User.UserID, "handoffs", loop.n, "window", loopWindow.String())
+			s.log.ErrorContext(c.Request().Context(), "redirect loop: Qlik keeps sending a signed-in user back; check the target's hub_url, the virtual proxy and what the QPS answered above",
+				audit.Key, audit.RedirectLoop, "target", t.ID(), "user", st.User.UserID, "handoffs", loop.n, "window", loopWindow.String())
 			s.sessions.clearLoop(c.Response())
 			if st.touched {
 				s.saveSession(c, sess, st)
@@ -159,14 +160,14 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return s.render(c, status, "login", v)
 	}
 	throttled := func(wait time.Duration) error {
-		log.Warn("login throttled", "event", "login_throttled", "provider", providerID,
+		log.WarnContext(c.Request().Context(), "login throttled", audit.Key, audit.LoginThrottled, "provider", providerID,
 			"user", truncate(username, 64), "retry_after_s", int(math.Ceil(wait.Seconds())))
 		s.metrics.observeThrottled(s.provider(providerID))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return fail(http.StatusTooManyRequests, throttledMessage(wait))
 	}
 	if !validToken(st.CSRF, posted(c, "csrf")) {
-		log.Warn("login form with a missing or wrong CSRF token", "event", "csrf_failed")
+		log.WarnContext(c.Request().Context(), "login form with a missing or wrong CSRF token", audit.Key, audit.CSRFFailed)
 		return fail(http.StatusForbidden, say(msgExpiredForm))
 	}
 	if providerID == "" && len(s.password) == 1 {
@@ -189,7 +190,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if err != nil {
 		// Counting is best effort: an unreachable shared store must not
 		// stop every login. The directory's own lockout still applies.
-		log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
+		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	} else if wait > 0 {
 		return throttled(wait)
 	}
@@ -197,7 +198,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	ctx = providers.WithAccountGate(ctx, func(ctx context.Context, account string) error {
 		wait, err := res.add(ctx, limitKey{key: accountKey(providerID, account), limit: s.cfg.Security.MaxAttempts, perAccount: true})
 		if err != nil {
-			log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
+			log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 			return nil
 		}
 		if wait > 0 {
@@ -214,7 +215,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	}
 	if te := (*throttledError)(nil); errors.As(err, &te) {
 		if rerr := res.release(ctx); rerr != nil {
-			log.Error("login throttling unavailable", "event", "throttle_error", "cause", rerr.Error())
+			log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", rerr.Error())
 		}
 		return throttled(te.wait)
 	}
@@ -227,13 +228,13 @@ func (s *Server) handleLogin(c echo.Context) error {
 		case errors.Is(err, providers.ErrUnavailable):
 			// No password reached a directory that could not be asked.
 			if rerr := res.release(ctx); rerr != nil {
-				log.Error("login throttling unavailable", "event", "throttle_error", "cause", rerr.Error())
+				log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", rerr.Error())
 			}
 			status, m, level = http.StatusServiceUnavailable, say(msgUnavailable), slog.LevelWarn
 		default:
 			status, m, level = http.StatusInternalServerError, say(msgInternal), slog.LevelError
 		}
-		log.Log(ctx, level, "login failed", "event", "login_failed", "provider", providerID,
+		log.Log(ctx, level, "login failed", audit.Key, audit.LoginFailed, "provider", providerID,
 			"user", truncate(username, 64), "reason", failureReason(err), "target", s.flowTarget(st, flowID),
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		s.floor.wait(ctx, providerID, start)
@@ -241,7 +242,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	}
 	s.floor.observeSuccess(providerID, time.Since(start))
 	if err := res.succeeded(ctx); err != nil {
-		log.Error("login throttling unavailable", "event", "throttle_error", "cause", err.Error())
+		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	}
 	f, _ := st.takeFlow(flowID)
 	return s.completeLogin(c, sess, st, providerID, id, f, start)
@@ -274,7 +275,7 @@ func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state
 	p := s.provider(providerID)
 	id.Provider, id.Directory = p.ID, p.Directory
 	st.login(id, s.now())
-	s.logger(c).Info("login succeeded", "event", "login_succeeded", "provider", providerID, "user", id.UserID,
+	s.log.InfoContext(c.Request().Context(), "login succeeded", audit.Key, audit.LoginSucceeded, "provider", providerID, "user", id.UserID,
 		"directory", id.Directory, "duration_ms", ms(time.Since(start)))
 	t, ok := s.targets[f.Target]
 	if !ok {
@@ -315,7 +316,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 	}
 	s.metrics.observeHandoff(t.ID(), s.kinds[t.ID()], err, time.Since(start))
 	if err != nil {
-		s.logger(c).Error("hand-off to Qlik failed", "event", "handoff_failed", "target", t.ID(), "user", u.UserID,
+		s.log.ErrorContext(c.Request().Context(), "hand-off to Qlik failed", audit.Key, audit.HandoffFailed, "target", t.ID(), "user", u.UserID,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		if st.touched {
 			s.saveSession(c, sess, st)
@@ -330,7 +331,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		return s.errorPage(c, http.StatusBadGateway, msgQlikRefused)
 	}
 	added := st.addTarget(t.ID())
-	closingEvent(c, "handed off to Qlik", slog.String("event", "handoff"), slog.String("target", t.ID()),
+	closingEvent(c, "handed off to Qlik", slog.String(audit.Key, audit.Handoff), slog.String("target", t.ID()),
 		slog.String("user", u.UserID), slog.Float64("qlik_ms", ms(time.Since(start))))
 	for _, ck := range h.Cookies {
 		c.SetCookie(ck)
@@ -397,7 +398,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	log := s.logger(c)
 	if st.User != nil && !validToken(st.CSRF, posted(c, "csrf")) {
-		log.Warn("logout without a valid CSRF token", "event", "csrf_failed", "user", st.User.UserID)
+		log.WarnContext(c.Request().Context(), "logout without a valid CSRF token", audit.Key, audit.CSRFFailed, "user", st.User.UserID)
 		s.saveSession(c, sess, st)
 		v := view{CSRF: st.CSRF, Action: s.logoutPath(c), msg: say(msgExpiredLogout)}
 		return s.render(c, http.StatusForbidden, "logout", v)
@@ -416,7 +417,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 			}
 			h, err := t.Logout(c.Request().Context(), u)
 			if err != nil {
-				log.Warn("Qlik logout failed", "event", "logout_failed", "target", id, "user", u.UserID, "cause", err.Error())
+				log.WarnContext(c.Request().Context(), "Qlik logout failed", audit.Key, audit.LogoutFailed, "target", id, "user", u.UserID, "cause", err.Error())
 			}
 			for _, ck := range h.Cookies {
 				c.SetCookie(ck)
@@ -425,11 +426,11 @@ func (s *Server) handleLogout(c echo.Context) error {
 				redirect = h.Redirect
 			}
 		}
-		log.Info("signed out", "event", "logout", "user", u.UserID, "provider", st.User.Provider)
+		log.InfoContext(c.Request().Context(), "signed out", audit.Key, audit.Logout, "user", u.UserID, "provider", st.User.Provider)
 	}
 	s.sessions.revoke(st)
 	if err := s.sessions.clear(c.Response(), c.Request(), sess); err != nil {
-		log.Error("clearing the session cookie failed", "cause", err.Error())
+		log.ErrorContext(c.Request().Context(), "clearing the session cookie failed", "cause", err.Error())
 	}
 	if redirect != "" {
 		return c.Redirect(http.StatusFound, redirect)
@@ -441,7 +442,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 // the request can still complete, only single sign-on is lost.
 func (s *Server) saveSession(c echo.Context, sess *sessions.Session, st *state) {
 	if err := s.sessions.save(c.Response(), c.Request(), sess, st); err != nil {
-		s.logger(c).Warn("could not save the session: single sign-on will not work for this browser", "event", "session_save_failed", "cause", err.Error())
+		s.log.WarnContext(c.Request().Context(), "could not save the session: single sign-on will not work for this browser", audit.Key, audit.SessionSaveFailed, "cause", err.Error())
 	}
 }
 

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/qlikgate/qlikgate/internal/audit"
+	"github.com/qlikgate/qlikgate/internal/reqctx"
 )
 
 const logKey = "qlikgate.log"
@@ -16,8 +19,7 @@ const logKey = "qlikgate.log"
 // requestLog is one request's logging: the logger its handlers use, made on
 // first use, and what the line that closes the request says.
 type requestLog struct {
-	id, ip string
-	l      *slog.Logger
+	l *slog.Logger
 	// msg and attrs, when set, replace the closing line's "request" and
 	// event=http_request: an event that ends a request (a hand-off) is one
 	// line, not two.
@@ -25,15 +27,18 @@ type requestLog struct {
 	attrs []slog.Attr
 }
 
-// logger returns the request's logger, which carries its request id and
-// client address.
+// logger returns the request's logger. Log with the request's context
+// (WarnContext(ctx, …)): its request id and client address come from there,
+// as they do for the providers' and targets' lines. A line written without
+// it (Warn) is given the request's context anyway, so it still says which
+// request it belongs to.
 func (s *Server) logger(c echo.Context) *slog.Logger {
 	rl, ok := c.Get(logKey).(*requestLog)
 	if !ok {
 		return s.log
 	}
 	if rl.l == nil {
-		rl.l = slog.New(s.log.Handler().WithAttrs([]slog.Attr{slog.String("request_id", rl.id), slog.String("remote_ip", rl.ip)}))
+		rl.l = reqctx.Bind(c.Request().Context(), s.log)
 	}
 	return rl.l
 }
@@ -51,13 +56,16 @@ func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
 
-// logRequests gives every request a logger with its id and client address,
-// and logs one line when it ends. The query string is not logged: it may
-// carry values that are nobody's business in a log.
+// logRequests puts the request id and client address in the request's
+// context, where every package's log lines find them (reqctx.Handler), and
+// logs one line when the request ends. The query string is not logged: it
+// may carry values that are nobody's business in a log.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		rl := &requestLog{id: requestID(c), ip: c.RealIP()}
+		r := c.Request()
+		c.SetRequest(r.WithContext(reqctx.With(r.Context(), requestID(c), c.RealIP())))
+		rl := &requestLog{}
 		c.Set(logKey, rl)
 		err := next(c)
 		if err != nil {
@@ -71,11 +79,11 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.log.Enabled(ctx, level) {
 			return nil
 		}
-		msg, attrs := rl.msg, make([]slog.Attr, 0, 7+len(rl.attrs))
-		attrs = append(attrs, slog.String("request_id", rl.id), slog.String("remote_ip", rl.ip))
+		// request_id and remote_ip come from ctx, like every other line's.
+		msg, attrs := rl.msg, make([]slog.Attr, 0, 5+len(rl.attrs))
 		if msg == "" {
 			msg = "request"
-			attrs = append(attrs, slog.String("event", "http_request"))
+			attrs = append(attrs, slog.String(audit.Key, audit.HTTPRequest))
 		}
 		attrs = append(attrs, rl.attrs...)
 		attrs = append(attrs,
@@ -97,7 +105,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.logger(c).Error("panic while serving a request", "event", "panic", "cause", fmt.Sprint(r), "stack", string(debug.Stack()))
+				s.log.ErrorContext(c.Request().Context(), "panic while serving a request", audit.Key, audit.Panic, "cause", fmt.Sprint(r), "stack", string(debug.Stack()))
 				err = s.errorPage(c, http.StatusInternalServerError, msgInternal)
 			}
 		}()

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/qlikgate/qlikgate/internal/audit"
 	"github.com/qlikgate/qlikgate/providers"
 )
 
@@ -61,7 +62,7 @@ func (s *Server) handleRedirectStart(c echo.Context) error {
 	}
 	if err != nil {
 		f.Redirect = nil
-		s.logger(c).Warn("could not start a redirect login", "event", "login_failed", "provider", id, "cause", err.Error())
+		s.log.WarnContext(c.Request().Context(), "could not start a redirect login", audit.Key, audit.LoginFailed, "provider", id, "cause", err.Error())
 		return s.loginAgain(c, sess, st, f.ID, id, http.StatusServiceUnavailable, say(msgUnavailable))
 	}
 	s.saveSession(c, sess, st)
@@ -85,7 +86,7 @@ func (s *Server) handleCallback(c echo.Context) error {
 		if ok {
 			reason, f.Redirect = "flow_expired", nil
 		}
-		log.Warn("redirect login refused", "event", "login_failed", "provider", id, "reason", reason)
+		log.WarnContext(c.Request().Context(), "redirect login refused", audit.Key, audit.LoginFailed, "provider", id, "reason", reason)
 		return s.loginAgain(c, sess, st, "", id, http.StatusBadRequest, say(msgFlowLost))
 	}
 	rf := *f.Redirect
@@ -98,7 +99,7 @@ func (s *Server) handleCallback(c echo.Context) error {
 		if errors.Is(err, providers.ErrUnavailable) {
 			status, m = http.StatusServiceUnavailable, say(msgUnavailable)
 		}
-		log.Log(c.Request().Context(), level, "login failed", "event", "login_failed", "provider", id,
+		log.Log(c.Request().Context(), level, "login failed", audit.Key, audit.LoginFailed, "provider", id,
 			"reason", failureReason(err), "target", f.Target, "cause", err.Error(), "duration_ms", ms(time.Since(start)))
 		return s.loginAgain(c, sess, st, f.ID, id, status, m)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/qlikgate/qlikgate/internal/audit"
 )
 
 // useRedis moves sessions and failed-login counts into Redis (session.store:
@@ -24,7 +26,6 @@ func (s *Server) useRedis(cfg Config) error {
 	if err != nil {
 		return keyed("session.redis.", err)
 	}
-	SetRedisLog(s.log)
 	client := redis.NewClient(opts)
 	s.sessions.keepIn(client, rc, s.log)
 	s.throttle.store = newRedisAttempts(client, rc.KeyPrefix+"throttle:", rc.Timeout)
@@ -37,7 +38,7 @@ func (s *Server) useRedis(cfg Config) error {
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
 		s.log.Error("Redis is unreachable: until it is, nobody can sign in and signed-in users get the login page; `qlikgate check` tells why",
-			"event", "redis_unavailable", "redis", rc.redactedURL(), "cause", err.Error())
+			audit.Key, audit.RedisUnavailable, "redis", rc.redactedURL(), "cause", err.Error())
 	}
 	return nil
 }
@@ -56,12 +57,12 @@ func (s *Server) Close() error {
 // default they are plain lines on stderr, which would break a JSON log, and
 // the failures that matter are logged by qlikgate with their context
 // (events session_store_failed, throttle_error, redis_unavailable).
-// go-redis has one logger per process, so the last call wins; a server
-// with session.store: redis makes it when it is built.
+// go-redis has one logger per process, so the last call wins: only main
+// calls it, once it has built the process's logger; a Server never does.
 func SetRedisLog(log *slog.Logger) { redis.SetLogger(redisLogger{log: log}) }
 
 type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.DebugContext(ctx, "redis client", "event", "redis_client", "detail", fmt.Sprintf(format, v...))
+	l.log.DebugContext(ctx, "redis client", audit.Key, audit.RedisClient, "detail", fmt.Sprintf(format, v...))
 }

@@ -118,11 +118,7 @@ func (p *pair) instance(t *testing.T, name string, checks func(web.Config) []che
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		srv.Close()
-		// go-redis's logger is process-wide: not this test's log after it ends.
-		web.SetRedisLog(slog.New(slog.DiscardHandler))
-	})
+	t.Cleanup(func() { srv.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go srv.Background(ctx)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/qlikgate/qlikgate/internal/audit"
 	"github.com/qlikgate/qlikgate/static"
 )
 
@@ -223,10 +224,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	}
 	if status >= 500 {
-		s.logger(c).Error("request failed", "event", "error", "cause", err.Error())
+		s.log.ErrorContext(c.Request().Context(), "request failed", audit.Key, audit.Error, "cause", err.Error())
 	}
 	if rerr := s.errorPage(c, status, id); rerr != nil {
-		s.logger(c).Error("rendering the error page failed", "cause", rerr.Error())
+		s.log.ErrorContext(c.Request().Context(), "rendering the error page failed", "cause", rerr.Error())
 		_ = c.String(status, http.StatusText(status))
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/qlikgate/qlikgate/internal/audit"
 )
 
 // shutdownGrace bounds how long in-flight requests may take after a stop.
@@ -138,6 +140,6 @@ func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 		return r.cert, nil
 	}
 	r.cert, r.stamp = &cert, stamp
-	r.log.Info("server.tls: certificate reloaded", "event", "tls_reload", "not_after", cert.Leaf.NotAfter)
+	r.log.Info("server.tls: certificate reloaded", audit.Key, audit.TLSReload, "not_after", cert.Leaf.NotAfter)
 	return r.cert, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/qlikgate/qlikgate/check"
+	"github.com/qlikgate/qlikgate/internal/reqctx"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -99,6 +100,10 @@ func New(o Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	// The request logger reads request_id and remote_ip from the context;
+	// main wraps the logger it gives everyone, and this covers callers that
+	// do not (NewHandler does not wrap twice).
+	s.log = slog.New(reqctx.NewHandler(s.log.Handler()))
 	if s.now == nil {
 		s.now = time.Now
 	}

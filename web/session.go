@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
+	"github.com/qlikgate/qlikgate/internal/audit"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -191,7 +192,7 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 		}
 	} else {
 		if s.server != nil {
-			s.log.Error("the session store failed: treating the browser as not signed in", "event", "session_store_failed", "cause", err.Error())
+			s.log.ErrorContext(r.Context(), "the session store failed: treating the browser as not signed in", audit.Key, audit.SessionStoreFailed, "cause", err.Error())
 		}
 		sess.Values = map[any]any{}
 	}

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/qlikgate/qlikgate/check"
+	"github.com/qlikgate/qlikgate/internal/reqctx"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
@@ -331,12 +332,16 @@ func (c logConfig) validate() error {
 	return errors.Join(errs...)
 }
 
+// logger is the process's logger. Every line logged with a request's
+// context carries its request_id and remote_ip (reqctx.Handler), whichever
+// package writes it.
 func (c logConfig) logger(w io.Writer) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(reqctx.NewHandler(h))
 }

@@ -181,3 +181,50 @@ func TestExampleConfigIsValid(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigMergeKeys: several targets on one Sense site share its block
+// with a YAML merge key; what a target writes itself wins.
+func TestConfigMergeKeys(t *testing.T) {
+	anchored := strings.Replace(validYAML, "    sense:\n", "    default: true\n    sense: &qps\n", 1)
+	second := `  - id: finance
+    kind: sense-ticket
+    sense:
+      <<: *qps
+      proxy_rest_uri: "https://sense.corp.local:4243/qps/finance/"
+      hub_url: "https://sense.corp.local/finance/hub/"
+`
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string
+	}{
+		{"merged", anchored + second, ""},
+		{"an unknown key beside the merge", anchored + strings.Replace(second, "      hub_url:", "      hub_ulr:", 1),
+			`targets[1].sense.hub_ulr: unknown key (did you mean "hub_url"?)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c, err := parseConfig([]byte(tt.yaml), dir, env(nil))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			hr, fin := c.Targets[0].Config.(*sense.Config), c.Targets[1].Config.(*sense.Config)
+			if fin.ProxyRestURI != "https://sense.corp.local:4243/qps/finance/" || fin.HubURL != "https://sense.corp.local/finance/hub/" {
+				t.Errorf("finance: proxy_rest_uri %q, hub_url %q: its own keys did not win", fin.ProxyRestURI, fin.HubURL)
+			}
+			if want := filepath.Join(dir, "client.pem"); fin.ClientCertFile != want || hr.ClientCertFile != want {
+				t.Errorf("client_cert_file = %q and %q, want %q for both", hr.ClientCertFile, fin.ClientCertFile, want)
+			}
+			if hr.ProxyRestURI != "https://sense.corp.local:4243/qps/hr/" {
+				t.Errorf("the anchored target changed: proxy_rest_uri %q", hr.ProxyRestURI)
+			}
+		})
+	}
+}

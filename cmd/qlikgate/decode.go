@@ -79,16 +79,16 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
-// scalarAt returns the raw (unexpanded) scalar value of key in a mapping node, e.g. to read `kind:` before
-// choosing which kind-specific block to decode.
+// scalarAt returns the raw (unexpanded) scalar value of key in a mapping node, merge keys applied, e.g. to read
+// `kind:` before choosing which kind-specific block to decode. Problems with the mapping are left to its decoding.
 func scalarAt(node *yaml.Node, key string) (string, bool) {
 	node = resolveAlias(node)
 	if node == nil || node.Kind != yaml.MappingNode {
 		return "", false
 	}
-	for i := 0; i+1 < len(node.Content); i += 2 {
-		if k := resolveAlias(node.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
-			v := resolveAlias(node.Content[i+1])
+	for _, e := range (&decoder{}).entries(node, "", false) {
+		if e.k.Value == key {
+			v := resolveAlias(e.v)
 			if v == nil || v.Kind != yaml.ScalarNode || isNullNode(v) {
 				return "", false
 			}
@@ -323,27 +323,108 @@ func (d *decoder) mapValue(node *yaml.Node, path string, v reflect.Value) {
 	})
 }
 
-// pairs calls fn for each key and value of a mapping, rejecting non-scalar, merge and duplicate keys.
+// pairs calls fn for each key and value of a mapping, YAML merge keys applied (see entries), rejecting non-scalar
+// and duplicate keys.
 func (d *decoder) pairs(node *yaml.Node, path string, fn func(k, val *yaml.Node)) {
+	for _, e := range d.entries(node, path, true) {
+		fn(e.k, e.v)
+	}
+}
+
+// entry is one key and value of a mapping.
+type entry struct{ k, v *yaml.Node }
+
+// entries returns the keys and values of a mapping with YAML merge keys (`<<: *qps`, `<<: [*a, *b]`) applied: the
+// mapping's own keys, then the keys of the merged mappings that it does not set itself, an earlier mapping of a
+// list winning over a later one. Admins with several targets on one Sense site share its addresses and
+// certificates this way. A merged value keeps its own node, so an error in it names the key path where it is used
+// and the line where it is written (in the anchor).
+//
+// report is false for mappings reached through an alias: their problems are reported where the anchor itself is
+// decoded, not again at every use.
+func (d *decoder) entries(node *yaml.Node, path string, report bool) []entry {
+	var own []entry
+	var merge *yaml.Node
 	seen := map[string]int{}
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, val := resolveAlias(node.Content[i]), node.Content[i+1]
 		if k == nil || k.Kind != yaml.ScalarNode {
-			d.errorAt(node.Content[i], path, "keys must be plain names, not lists or mappings")
-			continue
-		}
-		p := keyPath(path, k.Value)
-		if k.ShortTag() == "!!merge" {
-			d.errorAt(k, p, "merge keys are not supported; repeat the keys or use an alias for the whole value")
+			if report {
+				d.errorAt(node.Content[i], path, "keys must be plain names, not lists or mappings")
+			}
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.errorAt(k, p, "duplicate key, first given at line %d", first)
+			if report {
+				d.errorAt(k, keyPath(path, k.Value), "duplicate key, first given at line %d", first)
+			}
 			continue
 		}
 		seen[k.Value] = k.Line
-		fn(k, val)
+		if k.ShortTag() == "!!merge" {
+			merge = val
+			continue
+		}
+		own = append(own, entry{k, val})
 	}
+	if merge == nil {
+		return own
+	}
+	out := own
+	for _, src := range d.mergeSources(merge, path, report) {
+		for _, e := range src {
+			if _, set := seen[e.k.Value]; !set { // set in the mapping itself or by an earlier merged mapping
+				seen[e.k.Value] = e.k.Line
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// mergeSources returns the entries of each mapping the value of the merge key of the mapping at path names, in
+// the order given.
+func (d *decoder) mergeSources(val *yaml.Node, path string, report bool) [][]entry {
+	mp := keyPath(path, "<<")
+	items := []*yaml.Node{val}
+	if val.Kind == yaml.SequenceNode {
+		items = val.Content
+	}
+	var out [][]entry
+	for _, it := range items {
+		if it.Kind != yaml.AliasNode {
+			if it.Kind != yaml.MappingNode {
+				if report {
+					d.errorAt(it, mp, "merge a mapping or a list of mappings, usually an alias such as <<: *name")
+				}
+				continue
+			}
+			out = append(out, d.entries(it, path, report))
+			continue
+		}
+		if it.Alias == nil || d.active[it.Alias] {
+			d.errorAt(it, mp, "alias *%s refers to itself or to no anchor", it.Value)
+			continue
+		}
+		if it.Alias.Kind != yaml.MappingNode {
+			d.errorAt(it, mp, "*%s is not a mapping: only mappings can be merged", it.Value)
+			continue
+		}
+		d.aliases++
+		if d.aliases > maxYAMLAliases {
+			if d.aliases == maxYAMLAliases+1 {
+				d.errorAt(it, mp, "more than %d aliases followed; stopping", maxYAMLAliases)
+			}
+			return out
+		}
+		if d.active == nil {
+			d.active = map[*yaml.Node]bool{}
+		}
+		d.active[it.Alias] = true
+		out = append(out, d.entries(it.Alias, path, false))
+		delete(d.active, it.Alias)
+	}
+	return out
 }
 
 func (d *decoder) scalarNode(node *yaml.Node, path string, v reflect.Value) {

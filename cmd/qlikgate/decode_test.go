@@ -505,9 +505,87 @@ ui:
 			},
 		},
 		{
-			name: "merge keys are rejected",
-			yaml: "quotas:\n  api: &q {limit: 1}\n  web: {<<: *q, window: 1s}\n",
-			errs: []string{`quotas.web.<<: merge keys are not supported; repeat the keys or use an alias for the whole value (line 3)`},
+			name: "merge key: the mapping's own keys win",
+			yaml: "quotas:\n  api: &q {limit: 1, window: 1m}\n  web: {<<: *q, window: 1s}\n",
+			want: func(c *decTestConfig) {
+				c.Quotas = map[string]decTestQuota{"api": {1, time.Minute}, "web": {1, time.Second}}
+			},
+		},
+		{
+			name: "merge key: a list of mappings, earlier ones winning, inline ones too",
+			yaml: "quotas:\n  a: &a {limit: 1}\n  b: &b {limit: 2, window: 2s}\n  c: {<<: [*a, *b, {window: 3s, limit: 3}]}\n",
+			want: func(c *decTestConfig) {
+				c.Quotas = map[string]decTestQuota{"a": {1, 0}, "b": {2, 2 * time.Second}, "c": {1, 2 * time.Second}}
+			},
+		},
+		{
+			name: "merge key: nested merges and a merged block of a kind",
+			yaml: `providers:
+  - id: dc1
+    kind: ldap
+    ldap: &corp
+      urls: [ldaps://dc1]
+      bind_dn: cn=svc
+      bind_password: pw
+      timeout: 3s
+  - &second
+    id: dc2
+    kind: ldap
+    ldap:
+      <<: *corp
+      urls: [ldaps://dc2]
+  - <<: *second
+    id: dc3
+`,
+			want: func(c *decTestConfig) {
+				dc := func(id, url string) decTestProvider {
+					return decTestProvider{decTestCommon: decTestCommon{ID: id, Kind: "ldap"},
+						LDAP: &decTestLDAP{URLs: []string{url}, BindDN: "cn=svc", BindPassword: "pw", Timeout: 3 * time.Second}}
+				}
+				c.Providers = []decTestProvider{dc("dc1", "ldaps://dc1"), dc("dc2", "ldaps://dc2"), dc("dc3", "ldaps://dc2")}
+			},
+		},
+		{
+			name: "merge key: a merged value is checked where it is used, at the anchor's line",
+			yaml: `labels: &l
+  env: prod
+  timeout: fast
+providers:
+  - id: a
+    kind: ldap
+    ldap: {<<: *l, bind_dn: cn=svc}
+`,
+			errs: []string{
+				`providers[0].ldap.env: unknown key`,
+				`providers[0].ldap.timeout: must be a duration like "90s" or "8h", not "fast" (line 3)`,
+			},
+		},
+		{
+			name: "merge key: an inline mapping's problems are reported",
+			yaml: "quotas:\n  web:\n    <<: {limit: 1, limit: 2, burst: 3}\n",
+			errs: []string{
+				`quotas.web.limit: duplicate key, first given at line 3 (line 3)`,
+				`quotas.web.burst: unknown key`,
+			},
+		},
+		{
+			name: "merge key: only mappings merge",
+			yaml: "server:\n  trusted_proxies: &nets [10.0.0.0/8]\n  tls: {<<: *nets}\nui: {<<: [3]}\n",
+			errs: []string{
+				`server.tls.<<: *nets is not a mapping: only mappings can be merged (line 3)`,
+				`ui.<<: merge a mapping or a list of mappings, usually an alias such as <<: *name (line 4)`,
+			},
+		},
+		{
+			name: "merge key: given twice",
+			yaml: "quotas:\n  a: &a {limit: 1}\n  b:\n    <<: *a\n    <<: *a\n",
+			errs: []string{`quotas.b.<<: duplicate key, first given at line 4 (line 5)`},
+			want: func(c *decTestConfig) { c.Quotas = map[string]decTestQuota{"a": {1, 0}, "b": {1, 0}} },
+		},
+		{
+			name: "merge key: a quoted << is an ordinary key",
+			yaml: "quotas:\n  a: {\"<<\": 1}\n",
+			errs: []string{`quotas.a.<<: unknown key`},
 		},
 	}
 	for _, tt := range tests {
@@ -668,6 +746,24 @@ func TestDecodeBillionLaughs(t *testing.T) {
 	}
 }
 
+// TestDecodeMergeLaughs: merge keys follow aliases too, so they count towards the same bound.
+func TestDecodeMergeLaughs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("quotas:\n  m0: &m0 {limit: 1}\n")
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, "  m%d: &m%d {<<: [%s]}\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*m%d, ", i-1), 10), ", "))
+	}
+	root, err := parseYAML([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decTestDecoder(nil, nil)
+	decodeTestConfig(d, root)
+	if err := d.err(); err == nil || !strings.Contains(err.Error(), "more than 10000 aliases followed; stopping") {
+		t.Errorf("err() = %v", err)
+	}
+}
+
 // FuzzDecode checks that no input makes the decoder panic; its seeds run as part of `go test`.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
@@ -676,6 +772,8 @@ func FuzzDecode(f *testing.F) {
 		"a: &a [*a]\nquotas: {x: *a}",
 		"quotas: &q {a: *q}",
 		"server: &s {tls: *s}",
+		"server: &s {tls: {<<: *s}}",
+		"quotas: {a: &a {limit: 1}, b: {<<: [*a, {window: 1s}, *a]}}",
 		"? [a]\n: b",
 		"labels: {? {a: 1} : b}",
 		"session: {secret: '${X', lifetime: -5s}",

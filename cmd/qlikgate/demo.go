@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+
+	"github.com/qlikgate/qlikgate/internal/reqctx"
 )
 
 // demoAddrs are the demo's listen addresses. Each is a fixed default so
@@ -58,7 +60,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "demo: unexpected argument %q\n", fs.Arg(0))
 		return exitConfig
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(reqctx.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err := demo(ctx, o, stdout, log); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return exitFail

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/qlikgate/qlikgate/internal/audit"
 	"github.com/qlikgate/qlikgate/web"
 )
 
@@ -68,6 +69,7 @@ func serveConfig(ctx context.Context, path string, stderr io.Writer, reload <-ch
 		return exitConfig
 	}
 	log := cfg.Log.logger(stderr)
+	web.SetRedisLog(log) // go-redis has only a process-wide logger: main alone sets it
 	srv, closeAll, err := build(ctx, cfg, log)
 	if err != nil {
 		printConfigError(stderr, path, err)
@@ -156,24 +158,24 @@ func (r *reloader) serve(ctx context.Context, srv *web.Server, closeAll func(), 
 			next, nextClose, err := r.load(ctx)
 			if err != nil {
 				r.log.Error("configuration reload refused; still running the previous configuration",
-					"event", "reload_failed", "config", r.path, "problems", err.Error())
+					audit.Key, audit.ReloadFailed, "config", r.path, "problems", err.Error())
 				continue
 			}
 			if !run.swap(ctx, next, nextClose) {
 				return // shutting down
 			}
 			cur.Store(next)
-			r.log.Info("configuration reloaded", "event", "reload", "config", r.path)
+			r.log.Info("configuration reloaded", audit.Key, audit.Reload, "config", r.path)
 		}
 	}()
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { cur.Load().Handler().ServeHTTP(w, req) })
-	r.log.Info("qlikgate started", "event", "start", "version", version, "listen", ln.Addr().String(),
+	r.log.Info("qlikgate started", audit.Key, audit.Start, "version", version, "listen", ln.Addr().String(),
 		"public_url", r.cfg.Server.PublicURL, "providers", len(r.cfg.Providers), "targets", len(r.cfg.Targets))
 	if err := web.Serve(ctx, ln, h, r.cfg.Server.TLS, r.log); err != nil && !errors.Is(err, context.Canceled) {
-		r.log.Error("qlikgate stopped", "event", "stop", "cause", err.Error())
+		r.log.Error("qlikgate stopped", audit.Key, audit.Stop, "cause", err.Error())
 		return exitFail
 	}
-	r.log.Info("qlikgate stopped", "event", "stop")
+	r.log.Info("qlikgate stopped", audit.Key, audit.Stop)
 	return exitOK
 }
 
@@ -224,7 +226,7 @@ func (r *reloader) load(ctx context.Context) (*web.Server, func(), error) {
 		return nil, nil, err
 	}
 	if cfg.Server.Listen != r.cfg.Server.Listen || cfg.Server.TLS != r.cfg.Server.TLS {
-		r.log.Warn("server.listen and server.tls take effect at the next restart, not on reload", "event", "reload")
+		r.log.Warn("server.listen and server.tls take effect at the next restart, not on reload", audit.Key, audit.Reload)
 	}
 	srv, closeAll, err := build(ctx, cfg, r.log)
 	if err != nil {

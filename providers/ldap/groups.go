@@ -94,7 +94,7 @@ func (p *Provider) groups(ctx context.Context, c *conn, user *ldap.Entry, userID
 func (p *Provider) expand(ctx context.Context, c *conn, g *groupSet, frontier []string) error {
 	for depth := 0; len(frontier) > 0; depth++ {
 		if depth == maxNestingDepth || len(g.dns) >= maxGroups {
-			p.log.Warn("ldap: nested groups cut short", "depth", depth, "groups", len(g.dns))
+			p.log.WarnContext(ctx, "ldap: nested groups cut short", "depth", depth, "groups", len(g.dns))
 			return nil
 		}
 		var next []string

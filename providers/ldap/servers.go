@@ -85,7 +85,7 @@ func (p *Provider) connect(ctx context.Context, prepare prepareFunc) (*conn, err
 		}
 		until := p.now().Add(p.cfg.ServerBackoff)
 		s.setDownUntil(until)
-		p.log.Warn("ldap: server failed, skipping it for a while", "url", s.url, "until", until, "err", err)
+		p.log.WarnContext(ctx, "ldap: server failed, skipping it for a while", "url", s.url, "until", until, "cause", err.Error())
 	}
 	return nil, unavailable("no directory server could be reached: %w", errors.Join(errs...))
 }
@@ -139,14 +139,14 @@ func (p *Provider) serviceBind(ctx context.Context, c *conn) error {
 	})
 	switch {
 	case err == nil:
-		p.log.Debug("ldap: service account bound", "url", c.server.url, "bind_dn", p.cfg.BindDN)
+		p.log.DebugContext(ctx, "ldap: service account bound", "url", c.server.url, "bind_dn", p.cfg.BindDN)
 		return nil
 	case isTransport(err):
 		return fmt.Errorf("bind as %q: %w", p.cfg.BindDN, err)
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired):
 		return fmt.Errorf("%w: the server requires TLS for simple binds: use ldaps:// or start_tls: true (%w)", errNotServer, err)
 	default:
-		p.log.Error("ldap: the service account was refused: check bind_dn and bind_password", "url", c.server.url, "bind_dn", p.cfg.BindDN, "err", err)
+		p.log.ErrorContext(ctx, "ldap: the service account was refused: check bind_dn and bind_password", "url", c.server.url, "bind_dn", p.cfg.BindDN, "cause", err.Error())
 		return fmt.Errorf("%w: service account %q refused: %w", errNotServer, p.cfg.BindDN, err)
 	}
 }

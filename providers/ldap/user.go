@@ -41,15 +41,15 @@ func (p *Provider) findUser(ctx context.Context, c *conn, name string) (*ldap.En
 	})
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || (err == nil && len(res.Entries) > 1):
-		p.log.Warn("ldap: the user filter matches several entries: refusing the login", "filter", filter, "base", p.cfg.UserBase)
+		p.log.WarnContext(ctx, "ldap: the user filter matches several entries: refusing the login", "filter", filter, "base", p.cfg.UserBase)
 		return nil, &providers.Failure{Reason: "ambiguous_user", Err: providers.ErrBadCredentials}
 	case err != nil:
 		return nil, fmt.Errorf("ldap: search %q in %q: %w", filter, p.cfg.UserBase, err)
 	case len(res.Entries) == 0:
-		p.log.Debug("ldap: no such user", "filter", filter)
+		p.log.DebugContext(ctx, "ldap: no such user", "filter", filter)
 		return nil, &providers.Failure{Reason: "unknown_user", Err: providers.ErrBadCredentials}
 	}
-	p.log.Debug("ldap: user found", "dn", res.Entries[0].DN, "url", c.server.url)
+	p.log.DebugContext(ctx, "ldap: user found", "dn", res.Entries[0].DN, "url", c.server.url)
 	return res.Entries[0], nil
 }
 
@@ -62,20 +62,20 @@ func (p *Provider) bindUser(ctx context.Context, dn, password string) error {
 		})
 		switch {
 		case err == nil:
-			p.log.Debug("ldap: user bind accepted", "dn", dn, "url", c.server.url)
+			p.log.DebugContext(ctx, "ldap: user bind accepted", "dn", dn, "url", c.server.url)
 			return nil
 		case isTransport(err):
 			return fmt.Errorf("ldap: bind as %q: %w", dn, err)
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
 			f := bindFailure(diagnostic(err), p.cfg.PasswordChangeURL, err)
-			p.log.Info("ldap: user bind refused", "dn", dn, "reason", f.Reason, "url", c.server.url)
+			p.log.InfoContext(ctx, "ldap: user bind refused", "dn", dn, "reason", f.Reason, "url", c.server.url)
 			return f
 		case ldap.IsErrorAnyOf(err, ldap.LDAPResultInappropriateAuthentication, ldap.LDAPResultInsufficientAccessRights,
 			ldap.LDAPResultUnwillingToPerform):
 			// Policies (e.g. OpenLDAP's ppolicy, restricted accounts) refuse the
 			// user without saying anything the user may see.
 			f := &providers.Failure{Reason: "bind_refused", Err: wrapBad(err)}
-			p.log.Info("ldap: user bind refused", "dn", dn, "reason", f.Reason, "err", err, "url", c.server.url)
+			p.log.InfoContext(ctx, "ldap: user bind refused", "dn", dn, "reason", f.Reason, "cause", err.Error(), "url", c.server.url)
 			return f
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired):
 			return unavailable("ldap: bind as %q: the server requires TLS for simple binds: use ldaps:// or start_tls: true: %w", dn, err)

@@ -66,7 +66,7 @@ func (p *Provider) Callback(ctx context.Context, q url.Values, nonce, codeVerifi
 			return providers.Identity{}, err
 		}
 	}
-	return p.identity(c)
+	return p.identity(ctx, c)
 }
 
 // issuerError reports the issuer's own refusal (RFC 6749 §4.1.2.1).

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ const maxUserID = 256
 // Subject is "<issuer>#<sub>": OIDC guarantees only the pair (iss, sub) to be
 // stable and unique, and an issuer URL never contains '#', so the string
 // splits back unambiguously.
-func (p *Provider) identity(c claims) (providers.Identity, error) {
+func (p *Provider) identity(ctx context.Context, c claims) (providers.Identity, error) {
 	sub, _ := c.str("sub")
 	userID, err := p.userID(c)
 	if err != nil {
@@ -25,7 +26,7 @@ func (p *Provider) identity(c claims) (providers.Identity, error) {
 	id := providers.Identity{
 		Subject: p.cfg.Issuer + "#" + sub,
 		UserID:  userID,
-		Groups:  p.groups(c),
+		Groups:  p.groups(ctx, c),
 	}
 	if p.cfg.NameClaim != "" {
 		id.Name, _ = c.str(p.cfg.NameClaim)
@@ -81,12 +82,12 @@ func (p *Provider) userID(c claims) (string, error) {
 	return v, nil
 }
 
-func (p *Provider) groups(c claims) []string {
+func (p *Provider) groups(ctx context.Context, c claims) []string {
 	if p.cfg.GroupsClaim == "" {
 		return nil
 	}
 	if !c.has(p.cfg.GroupsClaim) && p.overage(c) {
-		p.log.Warn("the ID token has no groups because the user is in too many (Entra ID groups overage); "+
+		p.log.WarnContext(ctx, "the ID token has no groups because the user is in too many (Entra ID groups overage); "+
 			"assign groups to the application or emit only those, see the README",
 			"event", "oidc_groups_overage")
 	}

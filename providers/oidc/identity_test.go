@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestGroupsOverage(t *testing.T) {
 	cfg.UserIDClaim = "preferred_username"
 	p := &Provider{cfg: normalise(cfg), log: slog.New(slog.NewTextHandler(&logs, nil))}
 
-	id, err := p.identity(c)
+	id, err := p.identity(context.Background(), c)
 	if err != nil || id.UserID != "alice@corp.example" || len(id.Groups) != 0 {
 		t.Fatalf("identity = %+v, %v", id, err)
 	}
@@ -31,7 +32,7 @@ func TestGroupsOverage(t *testing.T) {
 	}
 
 	p.cfg.AllowedGroups = []string{"Qlik Users"}
-	_, err = p.identity(c)
+	_, err = p.identity(context.Background(), c)
 	wantFailure(t, err, "group_not_allowed", ErrNotAllowed)
 	if !strings.Contains(err.Error(), "overage") {
 		t.Errorf("err = %v, want the overage named as the cause", err)
@@ -48,16 +49,16 @@ func TestAssumeEmailVerified(t *testing.T) {
 	cfg.UserIDClaim = "email"
 	cfg.AllowedDomains = []string{"corp.example"}
 	p := &Provider{cfg: normalise(cfg), log: slog.New(slog.DiscardHandler)}
-	if _, err := p.identity(c); err == nil {
+	if _, err := p.identity(context.Background(), c); err == nil {
 		t.Fatal("an e-mail without email_verified was trusted by default")
 	}
 	p.cfg.AssumeEmailVerified = true
-	id, err := p.identity(c)
+	id, err := p.identity(context.Background(), c)
 	if err != nil || id.UserID != "bob@corp.example" || !id.EmailVerified {
 		t.Fatalf("with assume_email_verified: %+v, %v", id, err)
 	}
 	c["email_verified"] = false
-	if _, err := p.identity(c); err == nil {
+	if _, err := p.identity(context.Background(), c); err == nil {
 		t.Fatal("assume_email_verified overrode an explicit email_verified: false")
 	}
 }

@@ -39,7 +39,7 @@ const (
 
 // Login signs a JWT for u and returns the hand-off page that exchanges it
 // in the browser.
-func (t *JWTTarget) Login(_ context.Context, u qlik.User, e qlik.Entry) (qlik.Handoff, error) {
+func (t *JWTTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (qlik.Handoff, error) {
 	claims, err := t.claimsFor(u, t.now())
 	if err != nil {
 		return qlik.Handoff{}, fmt.Errorf("cloud %s: %w", t.id, err)
@@ -60,7 +60,7 @@ func (t *JWTTarget) Login(_ context.Context, u qlik.User, e qlik.Entry) (qlik.Ha
 			DataJWT:              token,
 			DataSessionURL:       t.tenant + "/login/jwt-session?qlik-web-integration-id=" + id,
 			DataCheckURL:         t.tenant + "/api/v1/csrf-token?qlik-web-integration-id=" + id,
-			DataReturnTo:         t.destination(e),
+			DataReturnTo:         t.destination(ctx, e),
 			DataCookieHelp:       t.cookieHelp(),
 		},
 	}}, nil
@@ -69,12 +69,12 @@ func (t *JWTTarget) Login(_ context.Context, u qlik.User, e qlik.Entry) (qlik.Ha
 // destination is the entry's returnto, checked again because the entry
 // may have been stored before the configuration changed, or the tenant's
 // root.
-func (t *JWTTarget) destination(e qlik.Entry) string {
+func (t *JWTTarget) destination(ctx context.Context, e qlik.Entry) string {
 	if e.ReturnTo != "" {
 		if dest, err := t.returnTo(e.ReturnTo); err == nil {
 			return dest
 		}
-		t.log.Warn("stored returnto is no longer allowed; sending the user to the tenant's start page")
+		t.log.WarnContext(ctx, "stored returnto is no longer allowed; sending the user to the tenant's start page")
 	}
 	return t.tenant + "/"
 }

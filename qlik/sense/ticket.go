@@ -54,7 +54,7 @@ func (t *TicketTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (ql
 	if err != nil && e.TargetID != "" && isStatus(err, http.StatusBadRequest) {
 		// A stale targetId is refused by the QPS; the user still gets in, at
 		// the hub instead of the page first asked for.
-		t.log.WarnContext(ctx, "QPS refused the targetId; sending the user to the hub", "cause", err)
+		t.log.WarnContext(ctx, "QPS refused the targetId; sending the user to the hub", "cause", err.Error())
 		req.TargetId = ""
 		err = t.qps.do(ctx, http.MethodPost, base, "ticket", req, &res)
 	}

@@ -1,0 +1,47 @@
+// Package audit names the events qlikgate's log promises operators (the
+// README's Security section, "Audit log"): alerting rules and dashboards
+// match on these values, so they are spelled in one place and changing one
+// is a breaking change.
+package audit
+
+// Key is the log attribute that names the event.
+const Key = "event"
+
+// Sign-in and sign-out.
+const (
+	LoginSucceeded = "login_succeeded"
+	LoginFailed    = "login_failed" // with reason
+	LoginThrottled = "login_throttled"
+	Logout         = "logout"
+	LogoutFailed   = "logout_failed" // the Qlik session could not be ended
+	CSRFFailed     = "csrf_failed"
+)
+
+// Hand-off to Qlik and the entry from it.
+const (
+	Handoff       = "handoff"
+	HandoffFailed = "handoff_failed"
+	BadEntry      = "bad_entry" // Qlik's entry parameters were refused
+	RedirectLoop  = "redirect_loop"
+)
+
+// The HTTP server and its stores.
+const (
+	HTTPRequest        = "http_request"
+	Error              = "error" // a request failed in a way the user sees as an error page
+	Panic              = "panic"
+	ThrottleError      = "throttle_error"
+	SessionSaveFailed  = "session_save_failed"
+	SessionStoreFailed = "session_store_failed"
+	RedisUnavailable   = "redis_unavailable"
+	RedisClient        = "redis_client"
+	TLSReload          = "tls_reload"
+)
+
+// The process.
+const (
+	Start        = "start"
+	Stop         = "stop"
+	Reload       = "reload"
+	ReloadFailed = "reload_failed"
+)

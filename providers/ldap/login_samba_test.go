@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -33,6 +34,13 @@ func TestLoginSamba(t *testing.T) {
 			wantGroups: []string{"AllStaff", "AppAdmins", "AppUsers"}},
 		{name: "DOMAIN prefix", user: `TEST\alice`, pw: s.Password("alice"), wantID: "alice",
 			wantGroups: []string{"AllStaff", "AppAdmins", "AppUsers"}},
+		{name: "DOMAIN prefix in lower case", user: `test\alice`, pw: s.Password("alice"), wantID: "alice",
+			wantGroups: []string{"AllStaff", "AppAdmins", "AppUsers"}},
+		{name: "foreign DOMAIN prefix, right password", user: `X\alice`, pw: s.Password("alice"), wantReason: "foreign_domain"},
+		{name: "foreign realm, right password", user: "alice@x", pw: s.Password("alice"), wantReason: "foreign_domain",
+			mods: []func(*Config){func(c *Config) { c.Username.StripRealm = true }}},
+		{name: "own realm stripped", user: "alice@" + strings.ToUpper(s.Realm), pw: s.Password("alice"), wantID: "alice",
+			wantGroups: []string{"AllStaff", "AppAdmins", "AppUsers"}, mods: []func(*Config){func(c *Config) { c.Username.StripRealm = true }}},
 		{name: "userPrincipalName", user: "alice@" + s.Realm, pw: s.Password("alice"), wantID: "alice",
 			wantGroups: []string{"AllStaff", "AppAdmins", "AppUsers"}},
 		{name: "upper-case", user: "ALICE", pw: s.Password("alice"), wantID: "alice",
@@ -119,5 +127,31 @@ func TestSambaWrongPasswordDoesNotLockOut(t *testing.T) {
 	p, _ := openProvider(t, sambaConfig(s))
 	if _, err := p.Login(context.Background(), "alice", s.Password("alice")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAccountGateSamba: every name that finds one AD account (the
+// sAMAccountName, its case, the DOMAIN\ form, the userPrincipalName)
+// reports the same account to the caller's gate before the bind, and a
+// gate that refuses stops the login with ErrThrottled, even with the right
+// password.
+func TestAccountGateSamba(t *testing.T) {
+	s := needSamba(t)
+	p, _ := openProvider(t, sambaConfig(s))
+	var seen []string
+	gate := func(_ context.Context, account string) error { seen = append(seen, account); return nil }
+	for _, user := range []string{"alice", "ALICE", `TEST\alice`, "alice@" + s.Realm} {
+		if _, err := p.Login(providers.WithAccountGate(context.Background(), gate), user, s.Password("alice")); err != nil {
+			t.Fatalf("%s: %v", user, err)
+		}
+	}
+	want := strings.ToLower(s.DN("alice"))
+	if len(seen) != 4 || slices.ContainsFunc(seen, func(a string) bool { return a != want }) {
+		t.Fatalf("accounts reported %q, want %q four times", seen, want)
+	}
+	refuse := func(context.Context, string) error { return fmt.Errorf("wait: %w", providers.ErrThrottled) }
+	_, err := p.Login(providers.WithAccountGate(context.Background(), refuse), "alice", s.Password("alice"))
+	if !errors.Is(err, providers.ErrThrottled) {
+		t.Fatalf("a refusing gate: %v, want ErrThrottled", err)
 	}
 }

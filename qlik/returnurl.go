@@ -52,6 +52,9 @@ func CanonicalOrigin(u *url.URL) (string, error) {
 		return "", err
 	}
 	port := u.Port()
+	if strings.HasSuffix(u.Host, ":") {
+		return "", fmt.Errorf("%q has an empty port", u.Redacted())
+	}
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}

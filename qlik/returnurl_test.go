@@ -118,6 +118,7 @@ func TestReturnRuleCheck(t *testing.T) {
 		{"too long", kept, "/" + strings.Repeat("a", 100), ""},
 		{"malformed escape", kept, "/%zz", ""},
 		{"bad port", kept, "https://qlik.corp.local:99999/", ""},
+		{"empty port", kept, "https://qlik.corp.local:/", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

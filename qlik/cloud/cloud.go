@@ -60,7 +60,7 @@ type JWTTarget struct {
 	cfg         Config
 	tenant      string          // https://host[:port], no trailing slash
 	tenantBase  *url.URL        // tenant + "/", to resolve relative returnto
-	returnHosts map[string]bool // canonical host:port allowed in returnto
+	returnCheck qlik.ReturnRule // what a returnto may be
 	key         signingKey
 	roots       *x509.CertPool // from ca_file; nil: the system roots
 	log         *slog.Logger
@@ -86,14 +86,11 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*JWTTarg
 		log.Warn("the signing key is not RSA: Qlik's JWT guide asks for RS256; if the tenant refuses the tokens, create an RSA key with `qlikgate keygen`",
 			"alg", string(key.alg))
 	}
-	t := &JWTTarget{id: c.ID, cfg: *cfg, key: key, returnHosts: map[string]bool{}, log: log, now: time.Now}
+	t := &JWTTarget{id: c.ID, cfg: *cfg, key: key, log: log, now: time.Now}
 	t.tenant, _ = tenantOrigin(cfg.TenantURL) // checked by Validate
 	t.tenantBase, _ = url.Parse(t.tenant + "/")
-	tenantHost, _ := canonicalHost(t.tenantBase.Host)
-	t.returnHosts[tenantHost] = true
-	for _, h := range cfg.AllowedReturnHosts {
-		canon, _ := canonicalHost(h) // checked by Validate
-		t.returnHosts[canon] = true
+	if t.returnCheck, err = returnRule(t.tenantBase, cfg.AllowedReturnHosts); err != nil {
+		return nil, err
 	}
 	warnCrossSite(log, env.PublicURL, t.tenantBase)
 	if cfg.CAFile != "" {

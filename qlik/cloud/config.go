@@ -3,11 +3,11 @@ package cloud
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qlikgate/qlikgate/qlik"
 )
 
 // Token lifetime bounds. Qlik refuses a JWT whose exp − nbf exceeds one
@@ -51,9 +51,9 @@ type Config struct {
 	// {directory}; Qlik Cloud matches users by subject, so changing it
 	// later creates new users.
 	SubjectFormat string `yaml:"subject_format"`
-	// AllowedReturnHosts are hosts (host or host:port, https) besides the
-	// tenant's that a returnto may point to, e.g. the tenant's other
-	// custom domain or an embedding portal.
+	// AllowedReturnHosts are https origins besides the tenant's that a
+	// returnto may point to ("host", "host:port" or "https://host[:port]"),
+	// e.g. the tenant's other custom domain or an embedding portal.
 	AllowedReturnHosts []string `yaml:"allowed_return_hosts"`
 	// CAFile is a PEM CA bundle that signs the tenant's certificate, for a
 	// private test tenant; qlikgate itself never calls the tenant during a
@@ -100,7 +100,7 @@ func (c *Config) Validate() error {
 		add("subject_format: %v", err)
 	}
 	for i, h := range c.AllowedReturnHosts {
-		if _, err := canonicalHost(h); err != nil {
+		if _, err := returnOrigin(h); err != nil {
 			add("allowed_return_hosts[%d]: %v", i, err)
 		}
 	}
@@ -120,59 +120,11 @@ func tenantOrigin(raw string) (string, error) {
 	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || (u.Path != "" && u.Path != "/") {
 		return "", fmt.Errorf("%q must be https://host[:port] without user, path, query or fragment", raw)
 	}
-	hp, err := canonicalHost(u.Host)
+	origin, err := qlik.CanonicalOrigin(u)
 	if err != nil {
 		return "", fmt.Errorf("%q: %v", raw, err)
 	}
-	return "https://" + strings.TrimSuffix(hp, ":443"), nil
-}
-
-// canonicalHost checks a host or host:port and returns it as host:port in
-// lower case (port 443 when none is given). Only ASCII host names are
-// accepted, so that a Unicode look-alike can never match; write an
-// internationalised name in its xn-- form.
-func canonicalHost(raw string) (string, error) {
-	host, port := raw, "443"
-	if h, p, err := net.SplitHostPort(raw); err == nil {
-		host, port = h, p
-	} else if strings.Contains(raw, ":") && !strings.HasPrefix(raw, "[") {
-		return "", fmt.Errorf("%q is not host or host:port", raw)
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "" {
-		return "", fmt.Errorf("%q has no host", raw)
-	}
-	if ip := net.ParseIP(host); ip == nil && !validHostname(host) {
-		return "", fmt.Errorf("%q is not a host name (letters, digits, '-' and '.' only; no scheme, path or wildcard)", raw)
-	}
-	if _, err := parsePort(port); err != nil {
-		return "", fmt.Errorf("%q has an invalid port", raw)
-	}
-	return net.JoinHostPort(strings.ToLower(host), port), nil
-}
-
-func validHostname(h string) bool {
-	if len(h) > 253 || strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") || strings.Contains(h, "..") {
-		return false
-	}
-	for _, r := range h {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// parsePort accepts 1…65535 written in decimal digits only.
-func parsePort(p string) (int, error) {
-	if p == "" || strings.Trim(p, "0123456789") != "" {
-		return 0, errors.New("bad port")
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 {
-		return 0, errors.New("bad port")
-	}
-	return n, nil
+	return strings.TrimSuffix(origin, ":443"), nil
 }
 
 // printableToken reports whether s is non-empty printable ASCII without

@@ -14,7 +14,7 @@ import (
 func TestParseEntryReturnTo(t *testing.T) {
 	const tenant = "https://acme.eu.qlikcloud.com"
 	cfg := testConfig(t, tenant, RS256)
-	cfg.AllowedReturnHosts = []string{"portal.acme.com", "qlik.acme.com:8443"}
+	cfg.AllowedReturnHosts = []string{"portal.acme.com", "qlik.acme.com:8443", "https://apps.acme.com"}
 	tg := openTarget(t, cfg, time.Now())
 	tests := []struct {
 		name, in, want string // want "" means refused
@@ -30,7 +30,20 @@ func TestParseEntryReturnTo(t *testing.T) {
 		{"dot segments stay on the tenant", "/a/../../b", tenant + "/b"},
 		{"encoded single slash is fine", "/sense/app/a%2Fb", tenant + "/sense/app/a%2Fb"},
 
+		{"allowlisted https origin", "https://apps.acme.com/x", "https://apps.acme.com/x"},
+		{"allowlisted host, port 443 written out", "https://portal.acme.com:443/x", "https://portal.acme.com:443/x"},
+
 		{"http", "http://acme.eu.qlikcloud.com/", ""},
+		{"downgrade on 443", "http://acme.eu.qlikcloud.com:443/", ""},
+		{"downgrade of an allowlisted host", "http://portal.acme.com/x", ""},
+		{"downgrade of an allowlisted host:port", "http://qlik.acme.com:8443/x", ""},
+		{"downgrade of an allowlisted origin", "http://apps.acme.com/x", ""},
+		{"userinfo on the tenant", "https://qlik@acme.eu.qlikcloud.com/", ""},
+		{"percent-encoded host", "https://acme%2Eeu.qlikcloud.com/", ""},
+		{"percent-encoded Unicode host", "https://%D0%B0cme.eu.qlikcloud.com/", ""},
+		{"Kelvin sign", "https://\u212Aacme.eu.qlikcloud.com/", ""},
+		{"https with one slash", "https:/evil.example", ""},
+		{"backslash in the authority", `https://acme.eu.qlikcloud.com\@evil.example/`, ""},
 		{"other port on the tenant", "https://acme.eu.qlikcloud.com:8443/", ""},
 		{"allowlisted host on another port", "https://portal.acme.com:8443/", ""},
 		{"allowlisted host:port on 443", "https://qlik.acme.com/", ""},

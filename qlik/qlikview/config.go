@@ -11,6 +11,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/qlikgate/qlikgate/qlik"
 )
 
 // Config is the `qlikview:` block of a target.
@@ -36,10 +38,11 @@ type Config struct {
 	// logout (see docs/qlik/qlikview.md). Empty: QlikView sessions are left
 	// to expire.
 	LogoutURL string `yaml:"logout_url"`
-	// AllowedReturnHosts are hosts ("host" for any port, or "host:port")
-	// an entry's try/returnto may point to, besides paths on the QlikView
-	// server and its own host. Keep it in step with the SafeForwardList in
-	// QlikView's config.xml.
+	// AllowedReturnHosts are origins an entry's try/returnto may point to,
+	// besides paths on the QlikView server and Authenticate.aspx's own
+	// origin: "host" or "host:port" with the scheme (and default port) of
+	// authenticate_url, or "scheme://host[:port]" for another scheme. Keep
+	// it in step with the SafeForwardList in QlikView's config.xml.
 	AllowedReturnHosts []string `yaml:"allowed_return_hosts"`
 
 	// GroupsAreNames is sent as GroupsIsNames: true for group names (DMS
@@ -118,7 +121,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, h := range c.AllowedReturnHosts {
-		if err := checkHost(h); err != nil {
+		if _, err := qlik.ParseOrigin(h, "https"); err != nil {
 			add("allowed_return_hosts[%d]: %v", i, err)
 		}
 	}
@@ -189,8 +192,11 @@ func checkPageURL(raw, page string) error {
 
 func checkAbsolute(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+	if err != nil {
 		return fmt.Errorf("%q must be an absolute http(s) URL without user info", raw)
+	}
+	if _, err := qlik.CanonicalOrigin(u); err != nil {
+		return fmt.Errorf("%q must be an absolute http(s) URL without user info: %v", raw, err)
 	}
 	return nil
 }
@@ -223,16 +229,6 @@ func checkChars(raw string) error {
 		if r < 0x20 || r == 0x7f || r == ' ' {
 			return fmt.Errorf("%q holds a space or control character", raw)
 		}
-	}
-	return nil
-}
-
-func checkHost(h string) error {
-	if h == "" || strings.ContainsAny(h, "/\\@?# \t") || strings.Contains(h, "://") {
-		return fmt.Errorf("%q must be a host name, optionally with :port (no scheme or path)", h)
-	}
-	if _, err := url.Parse("http://" + h + "/"); err != nil {
-		return fmt.Errorf("%q is not a valid host: %v", h, err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package qlikview
 import (
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -11,9 +10,10 @@ import (
 // ParseEntry accepts an optional page to land on after login, as `try`
 // (QlikView's own name) or `returnto`. AccessPoint sends no parameters to a
 // custom login page, so an entry without either is the normal case. The
-// page must be a path on the QlikView server or an absolute URL on its
-// host or an allowed_return_hosts host: anything else would make qlikgate
-// and QlikView an open redirect.
+// page must be a path on the QlikView server or an absolute URL on
+// Authenticate.aspx's origin or an allowed_return_hosts origin (scheme,
+// host and port): anything else would make qlikgate and QlikView an open
+// redirect, or move the user to another scheme of the same host.
 func (t *WebTicketTarget) ParseEntry(q url.Values) (qlik.Entry, error) {
 	var raw string
 	for _, name := range []string{"try", "returnto"} {
@@ -31,24 +31,18 @@ func (t *WebTicketTarget) ParseEntry(q url.Values) (qlik.Entry, error) {
 	if raw == "" {
 		return qlik.Entry{}, nil
 	}
-	if err := t.checkReturn(raw); err != nil {
+	dest, err := t.checkReturn(raw)
+	if err != nil {
 		return qlik.Entry{}, fmt.Errorf("%w: %v", qlik.ErrBadEntry, err)
 	}
-	return qlik.Entry{ReturnTo: raw}, nil
+	return qlik.Entry{ReturnTo: dest}, nil
 }
 
-// checkReturn validates a page to pass as try.
-func (t *WebTicketTarget) checkReturn(raw string) error {
-	if err := checkTarget(raw); err != nil {
-		return err
+// checkReturn validates a page to pass as try and returns it as checked.
+func (t *WebTicketTarget) checkReturn(raw string) (string, error) {
+	dest, err := t.ret.Check(raw)
+	if err != nil {
+		return "", fmt.Errorf("try %.80q %v: use a path on the QlikView server, or a URL on the origin of %s or in allowed_return_hosts", raw, err, t.authURL)
 	}
-	if strings.HasPrefix(raw, "/") {
-		return nil
-	}
-	u, _ := url.Parse(raw) // checked by checkTarget
-	host := strings.ToLower(u.Host)
-	if host == t.qvHost || t.allowed[host] || t.allowed[strings.ToLower(u.Hostname())] {
-		return nil
-	}
-	return fmt.Errorf("host %q is neither the QlikView server nor in allowed_return_hosts", u.Host)
+	return dest, nil
 }

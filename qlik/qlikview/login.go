@@ -84,10 +84,10 @@ func (t *WebTicketTarget) groups(u qlik.User) ([]string, error) {
 func (t *WebTicketTarget) authenticateRedirect(ctx context.Context, ticket string, e qlik.Entry) string {
 	try := t.cfg.TryURL
 	if e.ReturnTo != "" {
-		if err := t.checkReturn(e.ReturnTo); err != nil {
+		if dest, err := t.checkReturn(e.ReturnTo); err != nil {
 			t.log.WarnContext(ctx, "dropping the stored return page; using try_url", "cause", err.Error())
 		} else {
-			try = e.ReturnTo
+			try = dest
 		}
 	}
 	u, _ := url.Parse(t.authURL) // checked by Validate

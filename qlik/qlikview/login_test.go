@@ -210,9 +210,9 @@ func TestTryAndBack(t *testing.T) {
 			wantTry: doc, wantBack: "/QlikView/login.htm"},
 		{name: "entry path", entry: doc, wantTry: doc, wantBack: testPublicURL + "t/qv/"},
 		{name: "entry on the QlikView host", entry: "SIM/QlikView/", wantTry: "SIM/QlikView/", wantBack: testPublicURL + "t/qv/"},
-		{name: "entry on an allowed host", modify: func(c *Config) { c.AllowedReturnHosts = []string{"portal.example"} },
+		{name: "entry on an allowed host", modify: func(c *Config) { c.AllowedReturnHosts = []string{"https://portal.example"} },
 			entry: "https://portal.example/qv", wantTry: "https://portal.example/qv", wantBack: testPublicURL + "t/qv/"},
-		{name: "allowed here but not in QlikView's SafeForwardList", modify: func(c *Config) { c.AllowedReturnHosts = []string{"other.example"} },
+		{name: "allowed here but not in QlikView's SafeForwardList", modify: func(c *Config) { c.AllowedReturnHosts = []string{"https://other.example"} },
 			entry: "https://other.example/qv", wantTry: "https://other.example/qv", wantBack: testPublicURL + "t/qv/", qlikViewRefus: true},
 	}
 	for _, tt := range tests {

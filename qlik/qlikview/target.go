@@ -2,6 +2,7 @@ package qlikview
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"path"
@@ -25,12 +26,14 @@ var Kind = qlik.Kind{
 type WebTicketTarget struct {
 	id      string
 	cfg     Config
-	authURL string          // Authenticate.aspx as browsers reach it
-	back    string          // back parameter; "" leaves it out
-	qvHost  string          // host of authURL, lower case
-	allowed map[string]bool // allowed_return_hosts, lower case
+	authURL string // Authenticate.aspx as browsers reach it
+	back    string // back parameter; "" leaves it out
 	client  *webTicketClient
 	log     *slog.Logger
+
+	// ret is what try/returnto may be: a path on the QlikView server, or
+	// a URL on authURL's origin or an allowed_return_hosts origin.
+	ret qlik.ReturnRule
 }
 
 // Open checks the configuration, reads ca_file and builds the HTTP
@@ -52,7 +55,6 @@ func Open(c qlik.Common, cfg *Config, env qlik.Env) (*WebTicketTarget, error) {
 		cfg:     *cfg,
 		authURL: cfg.AuthenticateURL,
 		back:    cfg.BackURL,
-		allowed: map[string]bool{},
 		client:  client,
 		log:     log,
 	}
@@ -62,15 +64,32 @@ func Open(c qlik.Common, cfg *Config, env qlik.Env) (*WebTicketTarget, error) {
 		u.RawPath = ""
 		t.authURL = u.String()
 	}
-	au, _ := url.Parse(t.authURL)
-	t.qvHost = strings.ToLower(au.Host)
-	for _, h := range cfg.AllowedReturnHosts {
-		t.allowed[strings.ToLower(h)] = true
+	if t.ret, err = returnRule(t.authURL, cfg.AllowedReturnHosts); err != nil {
+		return nil, err
 	}
 	if t.back == "" && env.PublicURL != "" {
 		t.back = strings.TrimSuffix(env.PublicURL, "/") + "/t/" + url.PathEscape(c.ID) + "/"
 	}
 	return t, nil
+}
+
+// returnRule builds the check for try/returnto. A bare allowed_return_hosts
+// entry takes the scheme of Authenticate.aspx, as browsers reach QlikView.
+func returnRule(authURL string, hosts []string) (qlik.ReturnRule, error) {
+	r := qlik.ReturnRule{Origins: qlik.Origins{}, Relative: qlik.RootedRelative, MaxLen: maxReturnLen}
+	if err := r.Origins.AddURL(authURL); err != nil {
+		return qlik.ReturnRule{}, fmt.Errorf("authenticate_url: %w", err)
+	}
+	au, _ := url.Parse(authURL) // parsed by AddURL
+	scheme := au.Scheme
+	for i, h := range hosts {
+		origin, err := qlik.ParseOrigin(h, scheme)
+		if err != nil {
+			return qlik.ReturnRule{}, fmt.Errorf("allowed_return_hosts[%d]: %w", i, err)
+		}
+		r.Origins[origin] = true
+	}
+	return r, nil
 }
 
 // ID is the target's configured id.

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/qlikgate/qlikgate/qlik"
 )
 
 // Config is the `sense:` block of a target.
@@ -46,9 +48,11 @@ type Config struct {
 	// HubURL is where users go when Qlik did not send a targetId (or it
 	// expired). Required.
 	HubURL string `yaml:"hub_url"`
-	// AllowedRedirectHosts are further host[:port] values a TargetUri from
-	// the QPS may point to, besides the hub's origin and the QPS hosts on
-	// port 443 (for example a load balancer name of the proxy).
+	// AllowedRedirectHosts are further origins a TargetUri from the QPS
+	// may point to, besides the hub's origin and the QPS hosts over https
+	// on port 443 (for example a load balancer name of the proxy):
+	// "host[:port]" with hub_url's scheme and its default port, or
+	// "scheme://host[:port]".
 	AllowedRedirectHosts []string `yaml:"allowed_redirect_hosts"`
 	// GroupAttribute names the Qlik attribute each group is sent as.
 	GroupAttribute string `yaml:"group_attribute"`
@@ -98,7 +102,7 @@ func (c *Config) Validate() error {
 		add("hub_url: %v", err)
 	}
 	for i, h := range c.AllowedRedirectHosts {
-		if _, err := hostPort(h, "https"); err != nil {
+		if _, err := qlik.ParseOrigin(h, "https"); err != nil {
 			add("allowed_redirect_hosts[%d]: %v", i, err)
 		}
 	}
@@ -133,11 +137,11 @@ func canonicalQPS(raw string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%q: the path must be /qps/ or /qps/{prefix}/", raw)
 	}
-	port := u.Port()
-	if port == "" {
-		port = "443"
+	origin, err := qlik.CanonicalOrigin(u)
+	if err != nil {
+		return "", fmt.Errorf("%q: %v", raw, err)
 	}
-	return "https://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port) + path, nil
+	return origin + path, nil
 }
 
 func validPrefix(p string) bool {
@@ -154,29 +158,16 @@ func validPrefix(p string) bool {
 
 func checkAbsoluteURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+	if err != nil {
 		return fmt.Errorf("%q must be an absolute http(s) URL without user info", raw)
+	}
+	if _, err := qlik.CanonicalOrigin(u); err != nil {
+		return fmt.Errorf("%q must be an absolute http(s) URL without user info: %v", raw, err)
 	}
 	return nil
 }
 
-// hostPort normalises "host" or "host:port" to lower-case host:port, with
-// the scheme's default port when none is given.
-func hostPort(s, scheme string) (string, error) {
-	if s == "" || strings.ContainsAny(s, "/@\\ ?#") {
-		return "", fmt.Errorf("%q must be a host name or host:port", s)
-	}
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		host, port = s, map[string]string{"https": "443", "http": "80"}[scheme]
-	}
-	if host == "" || port == "" {
-		return "", fmt.Errorf("%q must be a host name or host:port", s)
-	}
-	return net.JoinHostPort(strings.ToLower(strings.Trim(host, "[]")), port), nil
-}
-
-// urlHostPort is hostPort for a parsed URL.
+// urlHostPort is the URL's host:port, with the scheme's default port.
 func urlHostPort(u *url.URL) string {
 	port := u.Port()
 	if port == "" {

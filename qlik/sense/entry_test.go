@@ -211,31 +211,67 @@ func validConfig() *Config {
 }
 
 func TestCheckRedirect(t *testing.T) {
-	tgt := entryTarget(t)
+	https := entryTarget(t)
+	// A hub reached over plain http: only http TargetUris on it, and bare
+	// allowed_redirect_hosts entries take http too.
+	httpCfg := DefaultConfig()
+	httpCfg.ProxyRestURI = "https://sense1.corp.local:4243/qps/hr/"
+	httpCfg.HubURL = "http://sense.corp.local:8080/hr/hub/"
+	httpCfg.AllowedRedirectHosts = []string{"qlik.corp.local", "https://secure.corp.local"}
+	http := &TicketTarget{site: &site{id: "sense", cfg: *httpCfg, log: slog.New(slog.DiscardHandler)}}
+	http.allowed, http.redirectHosts = allowlists(httpCfg)
 	tests := []struct {
+		tg  *TicketTarget
 		uri string
 		ok  bool
 	}{
-		{"https://sense.corp.local/hr/hub/stream/1", true},
-		{"https://SENSE.corp.local:443/hr/sense/app/x?sheet=1", true},
-		{"https://sense1.corp.local/hr/hub/", true}, // a QPS node, on 443
-		{"https://sense2.corp.local/hr/hub/", true},
-		{"https://qlik.corp.local/hr/hub/", true},
-		{"https://lb.corp.local:8443/hr/hub/", true},
-		{"https://lb.corp.local/hr/hub/", false},
-		{"https://sense1.corp.local:4243/qps/hr/", false},
-		{"http://sense.corp.local/hr/hub/", false},
-		{"https://evil.example/hr/hub/", false},
-		{"https://sense.corp.local.evil.example/", false},
-		{"https://sense.corp.local@evil.example/", false},
-		{"//evil.example/", false},
-		{"/hr/hub/", false},
-		{"javascript:alert(1)", false},
+		{https, "https://sense.corp.local/hr/hub/stream/1", true},
+		{https, "https://SENSE.corp.local:443/hr/sense/app/x?sheet=1", true},
+		{https, "HTTPS://sense.corp.local/hr/hub/", true},
+		{https, "https://sense1.corp.local/hr/hub/", true}, // a QPS node, on 443
+		{https, "https://sense2.corp.local/hr/hub/", true},
+		{https, "https://qlik.corp.local/hr/hub/", true},
+		{https, "https://qlik.corp.local:443/hr/hub/", true},
+		{https, "https://lb.corp.local:8443/hr/hub/", true},
+		{http, "http://sense.corp.local:8080/hr/hub/", true},
+		{http, "http://qlik.corp.local/hr/hub/", true},
+		{http, "http://qlik.corp.local:80/hr/hub/", true},
+		{http, "https://secure.corp.local/hr/hub/", true},
+		{http, "https://sense1.corp.local/hr/hub/", true}, // QPS hosts are https on 443 whatever the hub
+
+		{https, "http://sense.corp.local/hr/hub/", false},      // downgrade of the hub
+		{https, "http://sense.corp.local:443/hr/hub/", false},  // downgrade on the hub's port
+		{https, "http://sense1.corp.local/hr/hub/", false},     // downgrade of a QPS host
+		{https, "http://qlik.corp.local/hr/hub/", false},       // downgrade of an allowed host
+		{https, "http://lb.corp.local:8443/hr/hub/", false},    // downgrade of an allowed host:port
+		{http, "https://sense.corp.local:8080/hr/hub/", false}, // upgrade of the hub
+		{http, "https://qlik.corp.local/hr/hub/", false},       // upgrade of a bare allowed host
+		{http, "http://secure.corp.local/hr/hub/", false},      // downgrade of an https entry
+		{http, "http://sense.corp.local/hr/hub/", false},       // the hub without its port
+		{https, "https://lb.corp.local/hr/hub/", false},
+		{https, "https://sense.corp.local:8443/hr/hub/", false},
+		{https, "https://sense1.corp.local:4243/qps/hr/", false},
+		{https, "https://evil.example/hr/hub/", false},
+		{https, "https://sense.corp.local.evil.example/", false},
+		{https, "https://sense.corp.local./hr/hub/", false},
+		{https, "https://sense.corp.local@evil.example/", false},
+		{https, "https://qlik@sense.corp.local/hr/hub/", false},
+		{https, "https://sense%2Ecorp.local/", false},
+		{https, "https://\u212Aqlik.corp.local/", false},
+		{https, "https://qlik.corp.lоcal/", false}, // Cyrillic o
+		{https, `https:\\evil.example/`, false},
+		{https, `https://sense.corp.local\@evil.example/`, false},
+		{https, "https:evil.example", false},
+		{https, "https://sense.corp.local//evil.example/", false},
+		{https, "//evil.example/", false},
+		{https, `/\evil.example/`, false},
+		{https, "/hr/hub/", false},
+		{https, "javascript:alert(1)", false},
 	}
 	for _, tt := range tests {
-		err := tgt.checkRedirect(tt.uri)
+		_, err := tt.tg.checkRedirect(tt.uri)
 		if tt.ok != (err == nil) {
-			t.Errorf("checkRedirect(%q) = %v, want ok=%v", tt.uri, err, tt.ok)
+			t.Errorf("hub %s: checkRedirect(%q) = %v, want ok=%v", tt.tg.cfg.HubURL, tt.uri, err, tt.ok)
 		}
 		if err != nil && !errors.Is(err, qlik.ErrBadEntry) {
 			t.Errorf("checkRedirect(%q) = %v, want ErrBadEntry", tt.uri, err)

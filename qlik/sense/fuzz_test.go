@@ -80,12 +80,13 @@ func FuzzCheckRedirect(f *testing.F) {
 	}
 	tgt := entryTarget(f)
 	f.Fuzz(func(t *testing.T, raw string) {
-		if tgt.checkRedirect(raw) != nil {
+		dest, err := tgt.checkRedirect(raw)
+		if err != nil {
 			return
 		}
-		u, err := url.Parse(raw)
-		if err != nil || u.User != nil || !tgt.redirectHosts[u.Scheme+"://"+urlHostPort(u)] {
-			t.Fatalf("accepted TargetUri %q", raw)
+		u, err := url.Parse(dest)
+		if err != nil || u.User != nil || !tgt.redirectHosts[strings.ToLower(u.Scheme)+"://"+urlHostPort(u)] {
+			t.Fatalf("accepted TargetUri %q as %q", raw, dest)
 		}
 	})
 }

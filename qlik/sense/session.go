@@ -146,27 +146,23 @@ func (t *SessionTarget) ParseEntry(q url.Values) (qlik.Entry, error) {
 }
 
 // onHub resolves raw against the hub and accepts it only on the hub's
-// origin (scheme, host and port).
+// origin (scheme, host and port), by the rule every kind uses.
 func onHub(hubURL, raw string) (string, error) {
-	if strings.ContainsAny(raw, "\\\x00\r\n\t") || strings.HasPrefix(raw, "//") {
-		return "", fmt.Errorf("%.80q is not a plain URL", raw)
+	hub, _ := url.Parse(hubURL) // checked by Validate
+	rule := qlik.ReturnRule{Origins: qlik.Origins{}, Relative: qlik.RootedRelative, Base: hub, MaxLen: maxReturnTo}
+	if err := rule.Origins.AddURL(hubURL); err != nil {
+		return "", err
 	}
-	hub, _ := url.Parse(hubURL)
-	u, err := url.Parse(raw)
-	if err != nil || u.User != nil || u.Opaque != "" {
-		return "", fmt.Errorf("%.80q is not a plain URL", raw)
+	dest, err := rule.Check(raw)
+	if err != nil {
+		return "", fmt.Errorf("%.80q %v: use a path or a URL on the hub's origin %s://%s", raw, err, hub.Scheme, hub.Host)
 	}
-	if !u.IsAbs() {
-		if !strings.HasPrefix(raw, "/") {
-			return "", fmt.Errorf("%.80q must be absolute or start with /", raw)
-		}
-		u = hub.ResolveReference(u)
-	}
-	if u.Scheme != hub.Scheme || !strings.EqualFold(u.Host, hub.Host) {
-		return "", fmt.Errorf("%.80q is not on the hub's origin %s://%s", raw, hub.Scheme, hub.Host)
-	}
-	return u.String(), nil
+	return dest, nil
 }
+
+// maxReturnTo bounds returnto: the entry travels in qlikgate's session
+// cookie.
+const maxReturnTo = 2000
 
 type sessionRequest struct {
 	UserDirectory string      `json:"UserDirectory"`

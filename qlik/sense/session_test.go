@@ -49,8 +49,18 @@ func TestOnHub(t *testing.T) {
 		{"https://sense.corp.local/hr/sense/app/1", "https://sense.corp.local/hr/sense/app/1"},
 		{"/hr/extensions/mashup/index.html?x=1", "https://sense.corp.local/hr/extensions/mashup/index.html?x=1"},
 		{"https://SENSE.corp.local/hr/hub/", "https://SENSE.corp.local/hr/hub/"},
+		{"https://sense.corp.local:443/hr/hub/", "https://sense.corp.local:443/hr/hub/"},
+		{"HTTPS://sense.corp.local/hr/hub/", "https://sense.corp.local/hr/hub/"},
 		{"https://sense.corp.local:8443/hr/hub/", ""},
 		{"http://sense.corp.local/hr/hub/", ""},
+		{"http://sense.corp.local:443/hr/hub/", ""},
+		{"https://qlik@sense.corp.local/hr/hub/", ""},
+		{`https:\\evil.example/`, ""},
+		{"https:evil.example", ""},
+		{"/%2F%2Fevil.example/", ""},
+		{"https://sense%2Ecorp.local/", ""},
+		{"https://\u212Aense.corp.local/", ""},
+		{"https://sense.corp.local./hr/hub/", ""},
 		{"https://evil.example/", ""},
 		{"//evil.example/", ""},
 		{"/\\evil.example/", ""},
@@ -59,6 +69,19 @@ func TestOnHub(t *testing.T) {
 		{"hub/", ""},
 		{"javascript:alert(1)", ""},
 		{"/hr/hub/\r\nSet-Cookie:x", ""},
+	}
+	// An http hub on a port of its own: https on that host is an upgrade.
+	const httpHub = "http://sense.corp.local:8080/hr/hub/"
+	for _, tt := range []struct{ in, want string }{
+		{"http://sense.corp.local:8080/hr/x", "http://sense.corp.local:8080/hr/x"},
+		{"/hr/x", "http://sense.corp.local:8080/hr/x"},
+		{"https://sense.corp.local:8080/hr/x", ""},
+		{"http://sense.corp.local/hr/x", ""},
+	} {
+		got, err := onHub(httpHub, tt.in)
+		if (tt.want == "") != (err != nil) || got != tt.want {
+			t.Errorf("onHub(%s, %q) = %q, %v; want %q", httpHub, tt.in, got, err, tt.want)
+		}
 	}
 	for _, tt := range tests {
 		got, err := onHub(hub, tt.in)

@@ -24,8 +24,8 @@ type site struct {
 	qps     *qpsClient
 	allowed map[string]string // canonical QPS base → base as configured
 	home    string            // proxy_rest_uri as configured, with its trailing slash
-	// redirectHosts are the scheme+host:port values a TargetUri may have.
-	redirectHosts map[string]bool
+	// redirectHosts are the origins a TargetUri may have.
+	redirectHosts qlik.Origins
 	log           *slog.Logger
 }
 
@@ -54,38 +54,36 @@ func openSite(c qlik.Common, cfg *Config, log *slog.Logger) (*site, error) {
 
 // allowlists derives, from a validated configuration, the QPS bases a
 // browser may bring and the origins a TargetUri may have.
-func allowlists(cfg *Config) (qps map[string]string, redirect map[string]bool) {
-	qps, redirect = map[string]string{}, map[string]bool{}
+func allowlists(cfg *Config) (qps map[string]string, redirect qlik.Origins) {
+	qps, redirect = map[string]string{}, qlik.Origins{}
+	_ = redirect.AddURL(cfg.HubURL) // checked by Validate
 	hub, _ := url.Parse(cfg.HubURL)
-	redirect[hub.Scheme+"://"+urlHostPort(hub)] = true
 	for _, raw := range append([]string{cfg.ProxyRestURI}, cfg.AllowedProxyRestURIs...) {
 		canon, _ := canonicalQPS(raw)
 		base := withSlash(raw)
 		qps[canon] = base
-		u, _ := url.Parse(base)
-		redirect["https://"+net.JoinHostPort(strings.ToLower(u.Hostname()), "443")] = true
+		u, _ := url.Parse(canon)
+		redirect["https://"+net.JoinHostPort(u.Hostname(), "443")] = true
 	}
 	for _, h := range cfg.AllowedRedirectHosts {
-		for _, scheme := range []string{"https", hub.Scheme} { // http only for an http hub
-			hp, _ := hostPort(h, scheme)
-			redirect[scheme+"://"+hp] = true
-		}
+		// A bare host[:port] takes the hub's scheme: a TargetUri on
+		// another scheme than the one configured is refused.
+		origin, _ := qlik.ParseOrigin(h, hub.Scheme) // checked by Validate
+		redirect[origin] = true
 	}
 	return qps, redirect
 }
 
 // checkRedirect accepts a URL the QPS returned only on the hub's origin, a
-// QPS host on 443 or allowed_redirect_hosts: a compromised or misconfigured
-// QPS must not send users, with a ticket, anywhere else.
-func (s *site) checkRedirect(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return fmt.Errorf("%w: the QPS returned a TargetUri that is not an absolute http(s) URL", qlik.ErrBadEntry)
+// QPS host over https on 443 or allowed_redirect_hosts (scheme, host and
+// port): a compromised or misconfigured QPS must not send users, with a
+// ticket, anywhere else. It returns the URL to add the ticket to.
+func (s *site) checkRedirect(raw string) (string, error) {
+	dest, err := qlik.ReturnRule{Origins: s.redirectHosts}.Check(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: the QPS returned a TargetUri %.80q that is neither on the hub's origin, a QPS host on 443 nor in allowed_redirect_hosts: %v", qlik.ErrBadEntry, raw, err)
 	}
-	if !s.redirectHosts[u.Scheme+"://"+urlHostPort(u)] {
-		return fmt.Errorf("%w: the QPS returned a TargetUri on %s://%s, which is neither the hub nor in allowed_redirect_hosts", qlik.ErrBadEntry, u.Scheme, u.Host)
-	}
-	return nil
+	return dest, nil
 }
 
 // ID is the target's configured id.

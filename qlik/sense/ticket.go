@@ -66,10 +66,11 @@ func (t *TicketTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (ql
 	}
 	dest := t.cfg.HubURL
 	if req.TargetId != "" && res.TargetUri != "" {
-		if err := t.checkRedirect(res.TargetUri); err != nil {
+		checked, err := t.checkRedirect(res.TargetUri)
+		if err != nil {
 			return qlik.Handoff{}, fmt.Errorf("sense-ticket %s: %w", t.id, err)
 		}
-		dest = res.TargetUri
+		dest = checked
 	}
 	redirect, err := withTicket(dest, res.Ticket)
 	if err != nil {

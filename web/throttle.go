@@ -283,12 +283,12 @@ func (m *memoryAttempts) reserve(_ context.Context, key string, now time.Time, r
 	if !ok && len(m.entries) >= m.max {
 		m.pruneLocked(now, r.lockout)
 		if len(m.entries) >= m.max {
-			// Still full of live entries: an attack in progress. Evict one
-			// arbitrary entry rather than stop counting the newcomer.
-			for k := range m.entries {
-				delete(m.entries, k)
-				break
-			}
+			// Still full of live entries: a flood of names in progress.
+			// Evict the entry that counts least (fewest failures, then
+			// the oldest), rather than stop counting the newcomer: a
+			// flood of one-off names cannot push out the counter of the
+			// account it is really after.
+			m.evictLocked()
 		}
 	}
 	a.recent = append(a.recent, now)
@@ -327,6 +327,28 @@ func (m *memoryAttempts) reset(_ context.Context, key string) error {
 	defer m.mu.Unlock()
 	delete(m.entries, key)
 	return nil
+}
+
+func (m *memoryAttempts) evictLocked() {
+	var (
+		victim string
+		least  attempts
+		found  bool
+	)
+	for k, a := range m.entries {
+		if !found || a.consecutive < least.consecutive ||
+			(a.consecutive == least.consecutive && lastAttempt(a).Before(lastAttempt(least))) {
+			victim, least, found = k, a, true
+		}
+	}
+	delete(m.entries, victim)
+}
+
+func lastAttempt(a attempts) time.Time {
+	if len(a.recent) == 0 {
+		return time.Time{}
+	}
+	return a.recent[len(a.recent)-1]
 }
 
 func (m *memoryAttempts) pruneLocked(now time.Time, quiet time.Duration) {

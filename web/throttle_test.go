@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -108,6 +109,32 @@ func TestMemoryAttemptsBounded(t *testing.T) {
 	_, _ = m.reserve(ctx, "k", now.Add(2*time.Minute), r)
 	if a, _ := m.get(ctx, "k"); a.consecutive != 1 {
 		t.Errorf("after a quiet period consecutive = %d, want 1", a.consecutive)
+	}
+}
+
+// TestMemoryAttemptsFloodKeepsTheTarget: a flood of one-off usernames that
+// fills the store evicts those, not the counter of the account under
+// attack, which still must wait.
+func TestMemoryAttemptsFloodKeepsTheTarget(t *testing.T) {
+	m := newMemoryAttempts(50)
+	r := rule{limit: 5, lockout: 10 * time.Minute}
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		if u, _ := m.reserve(ctx, "u:corp:erin", now.Add(time.Duration(i)*time.Millisecond), r); !u.IsZero() {
+			t.Fatalf("attempt %d refused", i+1)
+		}
+	}
+	for i := range 10_000 {
+		if _, err := m.reserve(ctx, fmt.Sprintf("u:corp:junk-%d", i), now.Add(time.Second), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(m.entries) > 50 {
+		t.Fatalf("%d entries, want at most 50", len(m.entries))
+	}
+	if u, _ := m.reserve(ctx, "u:corp:erin", now.Add(2*time.Second), r); u.IsZero() {
+		t.Fatal("after the flood erin's sixth attempt was let through")
 	}
 }
 

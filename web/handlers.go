@@ -49,7 +49,9 @@ func (s *Server) handleEntry(c echo.Context) error {
 	}
 	entry, err := t.ParseEntry(c.QueryParams())
 	if err != nil {
-		s.logger(c).Warn("refused an entry from Qlik", "event", "bad_entry", "target", t.ID(), "cause", err.Error())
+		// The cause quotes the refused parameter, which anyone can make a
+		// megabyte long: the log keeps its beginning.
+		s.logger(c).Warn("refused an entry from Qlik", "event", "bad_entry", "target", t.ID(), "cause", truncate(err.Error(), 512))
 		return s.errorPage(c, http.StatusBadRequest, msgBadEntry)
 	}
 	sess, st := s.sessions.load(c.Request())

@@ -121,7 +121,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 				t.Fatalf("status %d, want %d\n%s", p.Status, tt.status, p.Body)
 			}
 			for h, want := range map[string]string{
-				"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+				"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
 				"Cross-Origin-Opener-Policy": "same-origin",
 			} {
 				if got := p.Header.Get(h); got != want {

@@ -130,7 +130,11 @@ func setSecurityHeaders(h http.Header, csp string, https, framed bool) {
 		h.Set("X-Frame-Options", "DENY")
 	}
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" with qlikgate's own forms, and the Origin check
+	// (originGuard) must refuse null. Nothing leaves for another origin
+	// either way, so a ticket or entry in a URL still never leaks.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 	if https {

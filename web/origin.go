@@ -41,7 +41,7 @@ func normalOrigin(raw string) (origin string, ok bool) {
 // with a path, query or fragment is not a browser's, and is refused.
 func originOf(header string) (string, bool) {
 	u, err := url.Parse(header)
-	if err != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return "", false
 	}
 	return normalOrigin(header)
@@ -75,9 +75,9 @@ func newOriginGuard(publicURL string) (originGuard, error) {
 func (g originGuard) with(extra ...string) (originGuard, error) {
 	out := originGuard{allowed: append([]string(nil), g.allowed...)}
 	for _, e := range extra {
-		o, ok := normalOrigin(e)
+		o, ok := originOf(e)
 		if !ok {
-			return originGuard{}, fmt.Errorf("web: %q is not an origin", e)
+			return originGuard{}, fmt.Errorf("web: %q is not an origin (scheme://host[:port], no path)", e)
 		}
 		out.allowed = append(out.allowed, o)
 	}

@@ -5,12 +5,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qlikgate/qlikgate/web"
+	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
 // rawGet sends a GET with the header lines exactly as given, which Go's
@@ -125,13 +127,20 @@ func TestLogLineBoundsClientChosenValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	q := url.Values{"proxyRestUri": {"https://" + strings.Repeat("q", 5000) + "/qps/hr/"}, "targetId": {"8b1d3e3c-9f0e-4a54-a9a2-0b7a3c2d1e5f"}}
+	if p := webtest.NewBrowser().MustGet(t, s.srv.URL+"/?"+q.Encode()); p.Status != http.StatusBadRequest {
+		t.Fatalf("a foreign proxyRestUri: %d", p.Status)
+	}
 	logs := s.logs.String()
+	if lineWith(logs, "event=bad_entry") == "" {
+		t.Fatalf("no bad_entry line:\n%s", logs)
+	}
 	if !strings.Contains(logs, "event=http_request") {
 		t.Fatalf("no request line:\n%s", logs)
 	}
 	for line := range strings.Lines(logs) {
-		if strings.Contains(line, "ppp") && len(line) > 1000 {
-			t.Errorf("a %d-byte log line for a long path: %.200s…", len(line), line)
+		if (strings.Contains(line, "ppp") || strings.Contains(line, "qqq")) && len(line) > 1000 {
+			t.Errorf("a %d-byte log line for a long path or parameter: %.200s…", len(line), line)
 		}
 		if strings.Contains(line, strings.Repeat("M", 17)) {
 			t.Errorf("the whole method is logged: %.200s…", line)

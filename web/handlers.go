@@ -50,7 +50,9 @@ func (s *Server) handleEntry(c echo.Context) error {
 	}
 	entry, err := t.ParseEntry(c.QueryParams())
 	if err != nil {
-		s.log.WarnContext(c.Request().Context(), "refused an entry from Qlik", audit.Key, audit.BadEntry, "target", t.ID(), "cause", err.Error())
+		// The cause quotes the refused parameter, which anyone can make a
+		// megabyte long: the log keeps its beginning.
+		s.log.WarnContext(c.Request().Context(), "refused an entry from Qlik", audit.Key, audit.BadEntry, "target", t.ID(), "cause", truncate(err.Error(), 512))
 		return s.errorPage(c, http.StatusBadRequest, msgBadEntry)
 	}
 	sess, st := s.sessions.load(c.Request())

@@ -87,8 +87,10 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		attrs = append(attrs, rl.attrs...)
 		attrs = append(attrs,
-			slog.String("method", c.Request().Method),
-			slog.String("path", c.Request().URL.Path),
+			// Both are the client's choice, up to the 1 MB a request line
+			// may take: a log line keeps enough to recognise them.
+			slog.String("method", truncate(c.Request().Method, 16)),
+			slog.String("path", truncate(c.Request().URL.Path, 256)),
 			slog.Int("status", c.Response().Status),
 			slog.Float64("duration_ms", ms(time.Since(start))))
 		s.log.LogAttrs(ctx, level, msg, attrs...)
@@ -119,23 +121,32 @@ func securityHeaders(https bool, frameAncestors []string) echo.MiddlewareFunc {
 	csp := contentSecurityPolicy(frameAncestors, "", "")
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			h := c.Response().Header()
-			h.Set("Content-Security-Policy", csp)
-			// X-Frame-Options cannot name several origins; CSP
-			// frame-ancestors replaces it in every current browser, so it
-			// is only sent when nobody may frame the pages (for old ones).
-			if len(frameAncestors) == 0 {
-				h.Set("X-Frame-Options", "DENY")
-			}
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("Referrer-Policy", "no-referrer")
-			h.Set("Cross-Origin-Opener-Policy", "same-origin")
-			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-			if https {
-				h.Set("Strict-Transport-Security", "max-age=31536000")
-			}
+			setSecurityHeaders(c.Response().Header(), csp, https, len(frameAncestors) > 0)
 			return next(c)
 		}
+	}
+}
+
+// setSecurityHeaders writes the headers of securityHeaders into h; framed
+// says whether server.frame_ancestors names any origin.
+func setSecurityHeaders(h http.Header, csp string, https, framed bool) {
+	h.Set("Content-Security-Policy", csp)
+	// X-Frame-Options cannot name several origins; CSP frame-ancestors
+	// replaces it in every current browser, so it is only sent when nobody
+	// may frame the pages (for old ones).
+	if !framed {
+		h.Set("X-Frame-Options", "DENY")
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" with qlikgate's own forms, and the Origin check
+	// (originGuard) must refuse null. Nothing leaves for another origin
+	// either way, so a ticket or entry in a URL still never leaks.
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if https {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 }
 

@@ -191,6 +191,10 @@ func (s *Server) render(c echo.Context, status int, name string, v view) error {
 // id as a reference the operator finds in the log, and a way back (retry).
 // 503 gets the "service unavailable" page, everything else the error page.
 func (s *Server) problem(c echo.Context, status int, m msg, retry string) error {
+	// The handler may have changed the headers before it failed (a
+	// hand-off page's script policy): an error page has the default ones.
+	fa := s.cfg.Server.FrameAncestors
+	setSecurityHeaders(c.Response().Header(), contentSecurityPolicy(fa, "", ""), s.cfg.Server.TLS.CertFile != "", len(fa) > 0)
 	page, heading := "error", headingError
 	if status == http.StatusServiceUnavailable {
 		page, heading = "unavailable", headingUnavailable

@@ -191,12 +191,22 @@ func (s *Server) routes() (*echo.Echo, error) {
 		return nil, err
 	}
 	e.IPExtractor = ipx
+	proxies, err := parseNets(s.cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := newOriginGuard(s.cfg.Server.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	// The headers come first: every later middleware may end the request
+	// (413 from BodyLimit, the panic page), and its answer needs them too.
 	e.Use(
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: randomID}),
+		securityHeaders(s.cfg.Server.TLS.CertFile != "", s.cfg.Server.FrameAncestors),
+		requestIDs(proxies),
 		s.logRequests,
 		s.recoverPanics,
 		middleware.BodyLimit("64K"),
-		securityHeaders(s.cfg.Server.TLS.CertFile != "", s.cfg.Server.FrameAncestors),
 	)
 	// Routes live under public_url's path, so a reverse proxy passes paths
 	// through unchanged and every link qlikgate builds stays valid.
@@ -206,18 +216,28 @@ func (s *Server) routes() (*echo.Echo, error) {
 	g.GET("/t/:target", func(c echo.Context) error {
 		return c.Redirect(http.StatusMovedPermanently, s.base+"t/"+url.PathEscape(c.Param("target"))+"/?"+c.QueryString())
 	})
+	// State-changing routes go through post, which checks Origin; check
+	// below refuses to start with one that does not.
+	post := &guardedRoutes{s: s, g: g, guard: guard, seen: map[string]bool{}}
 	g.GET("/login", s.handleLoginPage)
-	g.POST("/login", s.handleLogin)
+	if err := errors.Join(
+		post.post("/login", s.handleLogin, msgExpiredForm),
+		post.post("/logout", s.handleLogout, msgExpiredLogout),
+		post.post("/t/:target/logout", s.handleLogout, msgExpiredLogout),
+	); err != nil {
+		return nil, err
+	}
 	g.GET("/login/:provider", s.handleRedirectStart)
 	g.GET("/callback/:provider", s.handleCallback)
 	g.GET("/logout", s.handleLogoutPage)
-	g.POST("/logout", s.handleLogout)
 	g.GET("/t/:target/logout", s.handleLogoutPage)
-	g.POST("/t/:target/logout", s.handleLogout)
 	g.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	g.GET("/readyz", s.ready.handle)
 	g.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	s.staticRoutes(g)
+	if err := post.check(e); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 

@@ -87,7 +87,16 @@ func (g originGuard) with(extra ...string) (originGuard, error) {
 // refusal says why r comes from a page the guard does not allow ("origin"
 // or "sec_fetch_site"), or "" when it may pass.
 func (g originGuard) refusal(r *http.Request) string {
+	site := r.Header.Get("Sec-Fetch-Site")
 	if values, sent := r.Header["Origin"]; sent {
+		if len(values) == 1 && values[0] == "null" && site == "same-origin" {
+			// A page of qlikgate's own under Referrer-Policy no-referrer (an
+			// operator's layout.html may set it) posts with Origin: null;
+			// the browser, which alone sets Sec-Fetch-Site, still says the
+			// form came from this origin. Sandboxed frames and cross-site
+			// redirects that also send null are cross-site there.
+			return ""
+		}
 		o, ok := originOf(strings.Join(values, ","))
 		if !ok {
 			return "origin" // "null" (sandboxed frames, privacy redirects) included
@@ -99,7 +108,7 @@ func (g originGuard) refusal(r *http.Request) string {
 		}
 		return "origin"
 	}
-	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	switch site {
 	case "", "same-origin", "none":
 		return ""
 	default:

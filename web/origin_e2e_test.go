@@ -52,6 +52,8 @@ func originCases(self string) []struct {
 		{"same host, https", http.Header{"Origin": {"https://" + u.Host}}, false},
 		{"origin with a path", http.Header{"Origin": {self + "/login"}}, false},
 		{"Origin: null", http.Header{"Origin": {"null"}}, false},
+		{"Origin: null from a sandboxed frame", http.Header{"Origin": {"null"}, "Sec-Fetch-Site": {"cross-site"}}, false},
+		{"Origin: null from own page under no-referrer", http.Header{"Origin": {"null"}, "Sec-Fetch-Site": {"same-origin"}}, true},
 		{"empty Origin", http.Header{"Origin": {""}}, false},
 		{"no Origin, cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}, false},
 		{"no Origin, same-site", http.Header{"Sec-Fetch-Site": {"same-site"}}, false},

@@ -74,6 +74,9 @@ func parseConfig(data []byte, baseDir string, getenv func(string) (string, bool)
 	d.decode(root, "", c, map[string]any{"providers": &provNode, "targets": &targNode})
 	c.Providers = decodeProviders(d, &provNode)
 	c.Targets = decodeTargets(d, &targNode)
+	// The default is relative and was not decoded, so not yet resolved;
+	// resolving a path from the file again changes nothing.
+	c.Session.RevocationFile = d.resolve(c.Session.RevocationFile)
 	if err := d.err(); err != nil {
 		return nil, err
 	}

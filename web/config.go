@@ -63,6 +63,15 @@ type SessionConfig struct {
 	// encrypted; one instance) or "redis" (in Redis, shared by every
 	// instance behind a load balancer, with login throttling and logout).
 	Store string `yaml:"store"`
+	// RevocationFile is where the cookie store keeps the sessions signed
+	// out until they would have ended, so that a copy of a cookie stays
+	// refused after a reload or a restart. qlikgate must be able to write
+	// it and create files in its directory. A relative path is relative to
+	// the configuration file. The default is next to the configuration,
+	// or in $STATE_DIRECTORY when that is set (systemd's StateDirectory=,
+	// the container image). Each instance keeps its own: several
+	// instances need store: redis.
+	RevocationFile string `yaml:"revocation_file"`
 	// Redis is the server of store: redis.
 	Redis RedisConfig `yaml:"redis"`
 }
@@ -107,11 +116,15 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Server:   ServerConfig{Listen: ":8080", ReadinessInterval: time.Minute},
-		Session:  SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie", Redis: DefaultRedis()},
+		Session:  SessionConfig{Lifetime: 8 * time.Hour, Store: "cookie", RevocationFile: DefaultRevocationFile, Redis: DefaultRedis()},
 		Security: DefaultSecurity(),
 		UI:       UIConfig{Title: "Qlik sign-in", PrimaryColor: "#006580", DefaultLanguage: "en"},
 	}
 }
+
+// DefaultRevocationFile is session.revocation_file's default, next to the
+// configuration file.
+const DefaultRevocationFile = "qlikgate-revoked.json"
 
 // ExampleSecret is the placeholder in config.yaml.example; it is refused so
 // nobody runs with a published key.
@@ -183,6 +196,9 @@ func (c SessionConfig) Validate() error {
 		// instances would not share sessions, throttling or logout.
 		if c.Redis.URL != "" {
 			errs = append(errs, errors.New(`redis.url: set, but store is "cookie": write store: redis to keep sessions in Redis, or remove session.redis`))
+		}
+		if c.RevocationFile == "" {
+			errs = append(errs, errors.New("revocation_file: required with store: cookie: the file that keeps sign-outs across restarts, like /var/lib/qlikgate/revoked.json"))
 		}
 	case "redis":
 		errs = append(errs, keyed("redis.", c.Redis.Validate()))

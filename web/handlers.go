@@ -430,7 +430,10 @@ func (s *Server) handleLogout(c echo.Context) error {
 		}
 		log.InfoContext(c.Request().Context(), "signed out", audit.Key, audit.Logout, "user", u.UserID, "provider", st.User.Provider)
 	}
-	s.sessions.revoke(st)
+	if err := s.sessions.revoke(c.Request().Context(), st); err != nil {
+		log.Error("the sign-out could not be saved: this instance refuses the session until it restarts, but after a restart a copy of the cookie works again",
+			"event", "revocation_failed", "cause", err.Error())
+	}
 	if err := s.sessions.clear(c.Response(), c.Request(), sess); err != nil {
 		log.ErrorContext(c.Request().Context(), "clearing the session cookie failed", "cause", err.Error())
 	}

@@ -38,6 +38,7 @@ type pair struct {
 	clock  *clock
 	logs   *testlog.Buffer
 	config web.Config
+	state  *web.State // of the instances built next; nil: each its own
 }
 
 func newPair(t *testing.T, mods ...func(*web.Config)) *pair {
@@ -110,6 +111,7 @@ func (p *pair) instance(t *testing.T, name string, checks func(web.Config) []che
 		Logger:        log,
 		Now:           p.clock.Now,
 		TargetKinds:   map[string]string{"sense": "sense-ticket"},
+		State:         p.state,
 	}
 	if checks != nil {
 		o.Checks = checks(cfg)

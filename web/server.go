@@ -48,6 +48,9 @@ type Options struct {
 	Checks []check.Subject
 	// Version and Commit label the build-info metric.
 	Version, Commit string
+	// State is what outlives this server (sign-outs): main opens one and
+	// passes it to every server it builds. nil means a fresh one in memory.
+	State *State
 }
 
 // Server serves the login pages and hands users to Qlik.
@@ -131,6 +134,9 @@ func New(o Options) (*Server, error) {
 	var err error
 	secure := pub.Scheme == "https"
 	if s.sessions, err = newSessionStore(o.Config.Session, base, secure, s.sameSite(secure), s.now); err != nil {
+		return nil, err
+	}
+	if err = s.sessions.keepRevocationsIn(o.State, o.Config.Session, s.log); err != nil {
 		return nil, err
 	}
 	if o.Config.Session.Store == "redis" {

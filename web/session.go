@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -95,11 +95,11 @@ type sessionStore struct {
 	server serverSideStore
 	log    *slog.Logger
 
-	// revoked are the ids of sessions signed out on this instance, until
-	// they would have expired anyway: the cookie is stateless, so a copy of
-	// it must be refused after logout.
-	mu      sync.Mutex
-	revoked map[string]time.Time
+	// revoked are the sessions signed out, until they would have expired
+	// anyway: the cookie is stateless, so a copy of it must be refused
+	// after logout. It outlives the Server (State), so a reload or a
+	// restart does not accept the copy again.
+	revoked revocationStore
 }
 
 // newSessionStore derives separate signing and encryption keys from the
@@ -138,7 +138,7 @@ func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.
 			sc.SetSerializer(stateSerializer{})
 		}
 	}
-	return &sessionStore{store: s, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: map[string]time.Time{},
+	return &sessionStore{store: s, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: newRevocationList(false),
 		signing: signing, options: *s.Options, loopKey: loopKey}, nil
 }
 
@@ -153,29 +153,31 @@ type serverSideStore interface {
 // server-side store holds under the session's id ("" for none).
 type storedSID struct{}
 
-// revoke refuses the state's session id from now on (on this instance).
-// A server-side store needs none of this: clear deletes the session there.
-func (s *sessionStore) revoke(st *state) {
-	if st.User == nil || s.server != nil {
-		return
+// keepRevocationsIn makes s keep sign-outs in state (nil: in a list of its
+// own, in memory), configured by cfg: the file of the cookie store is
+// read, and written, now.
+func (s *sessionStore) keepRevocationsIn(state *State, cfg SessionConfig, log *slog.Logger) error {
+	if state == nil {
+		state = newMemoryState()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	for id, until := range s.revoked {
-		if now.After(until) {
-			delete(s.revoked, id)
-		}
+	if err := state.revocations.use(cfg, log, s.now()); err != nil {
+		return err
 	}
-	s.revoked[st.SID] = time.Unix(st.AuthAt, 0).Add(s.lifetime)
+	s.revoked = state.revocations
+	return nil
 }
 
-func (s *sessionStore) isRevoked(sid string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.revoked[sid]
-	return ok
+// revoke refuses the state's session id from now on. A server-side store
+// needs none of this: clear deletes the session there. An error means the
+// sign-out is kept in memory but could not be persisted.
+func (s *sessionStore) revoke(ctx context.Context, st *state) error {
+	if st.User == nil || s.server != nil {
+		return nil
+	}
+	return s.revoked.revoke(ctx, st.SID, time.Unix(st.AuthAt, 0), s.now())
 }
+
+func (s *sessionStore) isRevoked(sid string) bool { return s.revoked.revoked(sid) }
 
 // load returns the browser's state, or a fresh one when there is none or it
 // cannot be read (tampered, expired, old key).

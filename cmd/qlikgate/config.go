@@ -81,6 +81,16 @@ func parseConfig(data []byte, baseDir string, getenv func(string) (string, bool)
 	d.decode(root, "", c, map[string]any{"providers": &provNode, "targets": &targNode})
 	c.Providers = decodeProviders(d, &provNode)
 	c.Targets = decodeTargets(d, &targNode)
+	// The default is relative and was not decoded, so not yet resolved;
+	// resolving a path from the file again changes nothing. Under systemd's
+	// StateDirectory= (and the container image, which sets the same
+	// variable) the default goes to the state directory, since the
+	// configuration's own directory is mounted read-only there.
+	if dir, ok := getenv("STATE_DIRECTORY"); ok && dir != "" && c.Session.RevocationFile == web.DefaultRevocationFile {
+		dir, _, _ = strings.Cut(dir, ":")
+		c.Session.RevocationFile = filepath.Join(dir, web.DefaultRevocationFile)
+	}
+	c.Session.RevocationFile = d.resolve(c.Session.RevocationFile)
 	if err := d.err(); err != nil {
 		return nil, err
 	}

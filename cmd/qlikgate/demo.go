@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/qlikgate/qlikgate/internal/reqctx"
+	"github.com/qlikgate/qlikgate/web"
 )
 
 // demoAddrs are the demo's listen addresses. Each is a fixed default so
@@ -107,7 +108,13 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("the generated configuration is invalid: %w", err)
 	}
-	srv, closeAll, err := build(ctx, cfg, log)
+	// The revocation file sits next to the generated configuration, in
+	// the temporary directory removed when the demo stops.
+	state, err := web.OpenState(cfg.Session)
+	if err != nil {
+		return fmt.Errorf("the generated configuration does not open: %w", err)
+	}
+	srv, closeAll, err := build(ctx, cfg, state, log)
 	if err != nil {
 		return fmt.Errorf("the generated configuration does not open: %w", err)
 	}
@@ -116,7 +123,7 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	stopIndex := serveDemoIndex(indexLn, info, log)
 	defer stopIndex()
 	printDemoBanner(stdout, info)
-	r := &reloader{path: cfgPath, cfg: cfg, log: log} // no reload channel: the demo's config never changes
+	r := &reloader{path: cfgPath, cfg: cfg, log: log, state: state} // no reload channel: the demo's config never changes
 	if code := r.serve(ctx, srv, closeAll, ln, nil); code != exitOK {
 		return fmt.Errorf("qlikgate stopped with an error (see the log above)")
 	}

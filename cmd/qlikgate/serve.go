@@ -70,7 +70,13 @@ func serveConfig(ctx context.Context, path string, stderr io.Writer, reload <-ch
 	}
 	log := cfg.Log.logger(stderr)
 	web.SetRedisLog(log) // go-redis has only a process-wide logger: main alone sets it
-	srv, closeAll, err := build(ctx, cfg, log)
+	// One state for the process: every server a reload builds shares it.
+	state, err := web.OpenState(cfg.Session)
+	if err != nil {
+		printConfigError(stderr, path, err)
+		return exitConfig
+	}
+	srv, closeAll, err := build(ctx, cfg, state, log)
 	if err != nil {
 		printConfigError(stderr, path, err)
 		return exitConfig
@@ -81,14 +87,14 @@ func serveConfig(ctx context.Context, path string, stderr io.Writer, reload <-ch
 		fmt.Fprintf(stderr, "qlikgate: %v\n", err)
 		return exitFail
 	}
-	r := &reloader{path: path, cfg: cfg, log: log}
+	r := &reloader{path: path, cfg: cfg, log: log, state: state}
 	return r.serve(ctx, srv, closeAll, ln, reload)
 }
 
 // build opens providers and targets and makes the web server, without
 // listening: any error here is a configuration problem. closeAll stops what
 // the providers and targets started (background discovery, connection pools).
-func build(ctx context.Context, cfg *config, log *slog.Logger) (srv *web.Server, closeAll func(), err error) {
+func build(ctx context.Context, cfg *config, state *web.State, log *slog.Logger) (srv *web.Server, closeAll func(), err error) {
 	o, err := cfg.open(ctx, log)
 	closeAll = func() { o.close(log) }
 	if err != nil {
@@ -105,6 +111,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (srv *web.Server,
 		Checks:        o.checks(cfg),
 		Version:       version,
 		Commit:        commit,
+		State:         state,
 	})
 	if err != nil {
 		closeAll()
@@ -133,9 +140,10 @@ func printConfigError(w io.Writer, path string, err error) {
 // asked (SIGHUP, or ParamChange from the Windows service manager). A new configuration that does not load or open is
 // refused with a log line naming every problem, and the running one stays.
 type reloader struct {
-	path string
-	cfg  *config
-	log  *slog.Logger
+	path  string
+	cfg   *config
+	log   *slog.Logger
+	state *web.State // shared by every configuration served
 }
 
 // retireGrace is how long a replaced configuration's providers stay open
@@ -228,7 +236,7 @@ func (r *reloader) load(ctx context.Context) (*web.Server, func(), error) {
 	if cfg.Server.Listen != r.cfg.Server.Listen || cfg.Server.TLS != r.cfg.Server.TLS {
 		r.log.Warn("server.listen and server.tls take effect at the next restart, not on reload", audit.Key, audit.Reload)
 	}
-	srv, closeAll, err := build(ctx, cfg, r.log)
+	srv, closeAll, err := build(ctx, cfg, r.state, r.log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,32 @@
+package web
+
+import (
+	"time"
+)
+
+// State is what qlikgate keeps beyond one Server: a configuration reload
+// builds a new Server but must not forget who signed out, so main opens
+// one State and passes it to every Server it builds. What must survive a
+// restart too is persisted by the State's stores.
+type State struct {
+	// revocations are the signed-out sessions of the cookie store.
+	revocations *revocationList
+}
+
+// OpenState opens the state that cfg describes: the revocation list in
+// session.revocation_file (with the cookie store). A missing file is an
+// empty list; a file that cannot be read, understood or written is an
+// error naming the key.
+func OpenState(cfg SessionConfig) (*State, error) {
+	s := &State{revocations: newRevocationList(true)}
+	if err := s.revocations.use(cfg, nil, time.Now()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newMemoryState is a State that persists nothing: what a Server built
+// without one (tests, embedders) gets.
+func newMemoryState() *State {
+	return &State{revocations: newRevocationList(false)}
+}

@@ -94,7 +94,7 @@ func New(o Options) (*Server, error) {
 		targets:  map[string]qlik.Target{},
 		base:     base,
 		now:      o.Now,
-		throttle: &throttle{cfg: o.Config.Security, store: newMemoryAttempts(100_000)},
+		throttle: &throttle{cfg: o.Config.Security},
 		floor:    &failureFloor{min: o.Config.Security.FailureDelay},
 		metrics:  newMetrics(o.Version, o.Commit),
 		kinds:    o.TargetKinds,
@@ -136,9 +136,14 @@ func New(o Options) (*Server, error) {
 	if s.sessions, err = newSessionStore(o.Config.Session, base, secure, s.sameSite(secure), s.now); err != nil {
 		return nil, err
 	}
-	if err = s.sessions.keepRevocationsIn(o.State, o.Config.Session, s.log); err != nil {
+	state := o.State
+	if state == nil {
+		state = newMemoryState()
+	}
+	if err = s.sessions.keepRevocationsIn(state, o.Config.Session, s.log); err != nil {
 		return nil, err
 	}
+	s.throttle.store = state.attempts // useRedis replaces it with Redis
 	if o.Config.Session.Store == "redis" {
 		if err = s.useRedis(o.Config); err != nil {
 			return nil, err

@@ -157,9 +157,6 @@ type storedSID struct{}
 // own, in memory), configured by cfg: the file of the cookie store is
 // read, and written, now.
 func (s *sessionStore) keepRevocationsIn(state *State, cfg SessionConfig, log *slog.Logger) error {
-	if state == nil {
-		state = newMemoryState()
-	}
 	if err := state.revocations.use(cfg, log, s.now()); err != nil {
 		return err
 	}

@@ -89,3 +89,32 @@ func TestSignOutSurvivesReloadAndRestart(t *testing.T) {
 		t.Fatalf("exit code %d", code)
 	}
 }
+
+// TestThrottleSurvivesReload: with the memory store, failed logins counted
+// before SIGHUP still count after it. Before the counters lived in the
+// State, a reload gave every attacker a fresh max_attempts.
+func TestThrottleSurvivesReload(t *testing.T) {
+	site := newReloadSite(t)
+	site.write(t, "First Title", "")
+	r := start(t, "serve", "-config", site.path)
+	r.waitFor(t, "the first configuration", func() bool { return site.title() == "First Title" })
+	b := webtest.NewBrowser()
+	for i := range 5 {
+		login := b.MustGet(t, site.sim.HubURL())
+		if p := b.MustPostForm(t, site.publicURL+"login", login.MustLoginForm(t, "alice", "wrong")); p.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, p.Status)
+		}
+	}
+	site.write(t, "Second Title", "")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "the reloaded configuration", func() bool { return site.title() == "Second Title" })
+	login := b.MustGet(t, site.sim.HubURL())
+	if p := b.MustPostForm(t, site.publicURL+"login", login.MustLoginForm(t, "alice", "pw")); p.Status != http.StatusTooManyRequests {
+		t.Fatalf("after five failures and a reload, the right password: %d, want 429", p.Status)
+	}
+	if code := r.stop(t); code != exitOK {
+		t.Fatalf("exit code %d", code)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/qlikgate/qlikgate/internal/config"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
 )
 
@@ -103,7 +104,7 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return fmt.Errorf("the generated configuration is invalid: %w", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"flag"
@@ -77,7 +77,7 @@ func configReference(t *testing.T) (page []byte, keys []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.MapPackage(reflect.TypeFor[config]().PkgPath(), ".")
+	src.MapPackage(reflect.TypeFor[Config]().PkgPath(), ".")
 	keySet := map[string]bool{}
 	entries := func(typ reflect.Type, prefix string, value any) []configdoc.Entry {
 		t.Helper()
@@ -97,7 +97,7 @@ func configReference(t *testing.T) (page []byte, keys []string) {
 	}
 
 	p := configdoc.Page{Title: "Configuration reference", Intro: configIntro}
-	root := entries(reflect.TypeFor[config](), "", defaultConfig())
+	root := entries(reflect.TypeFor[Config](), "", defaultConfig())
 	for _, block := range []string{"server", "session", "security", "ui", "log"} {
 		s := configdoc.Section{Title: "`" + block + "`"}
 		for _, e := range root {

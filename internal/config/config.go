@@ -66,7 +66,9 @@ func Load(path string) (*Config, error) {
 	return Parse(data, filepath.Dir(abs), os.LookupEnv)
 }
 
-// Parse decodes a configuration; baseDir anchors relative file paths.
+// Parse decodes and validates a configuration held in memory, as Load
+// does a file: baseDir anchors relative file paths, and getenv resolves
+// ${VAR} (os.LookupEnv in production).
 func Parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Config, error) {
 	root, err := parseYAML(data)
 	if err != nil {

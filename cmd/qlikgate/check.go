@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qlikgate/qlikgate/check"
+	"github.com/qlikgate/qlikgate/internal/config"
 )
 
 // runCheck is `qlikgate check`: it loads the configuration like serve,
@@ -33,7 +34,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "check: -timeout must be positive")
 		return exitConfig
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := config.Load(*path)
 	if err != nil {
 		printConfigError(stderr, *path, err)
 		return exitConfig
@@ -41,7 +42,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// Their log would repeat, less clearly, what the checks report.
 	log := slog.New(slog.DiscardHandler)
 	if *verbose {
-		log = cfg.Log.logger(stderr)
+		log = cfg.Log.Logger(stderr)
 	}
 	subjects, closeAll := openForCheck(ctx, cfg, log)
 	defer closeAll()

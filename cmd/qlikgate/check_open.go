@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/qlikgate/qlikgate/check"
+	"github.com/qlikgate/qlikgate/internal/config"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
@@ -16,7 +17,7 @@ import (
 // openForCheck opens each provider and target on its own, so that one
 // that cannot open (a missing certificate) is reported among the results
 // while the others are still checked. closeAll releases what opened.
-func openForCheck(ctx context.Context, cfg *config, log *slog.Logger) (subjects []check.Subject, closeAll func()) {
+func openForCheck(ctx context.Context, cfg *config.Config, log *slog.Logger) (subjects []check.Subject, closeAll func()) {
 	var opened []any
 	if cfg.Server.TLS.CertFile != "" || cfg.Server.TLS.KeyFile != "" {
 		subjects = append(subjects, check.Subject{Label: "server.tls", Diagnoser: serverTLS{tls: cfg.Server.TLS, publicURL: cfg.Server.PublicURL}})
@@ -24,7 +25,7 @@ func openForCheck(ctx context.Context, cfg *config, log *slog.Logger) (subjects 
 	subjects = append(subjects, web.SessionStoreChecks(cfg.Session)...)
 	for i, p := range cfg.Providers {
 		label := fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, p.Kind.Name)
-		env := providers.Env{CallbackURL: cfg.publicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}
+		env := providers.Env{CallbackURL: cfg.PublicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}
 		impl, err := p.Kind.Open(ctx, p.Common, p.Config, env)
 		subjects = append(subjects, subject(label, p.Kind.ConfigKey, impl, err))
 		if err == nil {
@@ -33,7 +34,7 @@ func openForCheck(ctx context.Context, cfg *config, log *slog.Logger) (subjects 
 	}
 	for i, t := range cfg.Targets {
 		label := fmt.Sprintf("targets[%d] %s (%s)", i, t.ID, t.Kind.Name)
-		tg, err := t.Kind.Open(ctx, t.Common, t.Config, qlik.Env{PublicURL: cfg.publicURL(), Log: log.With("target", t.ID)})
+		tg, err := t.Kind.Open(ctx, t.Common, t.Config, qlik.Env{PublicURL: cfg.PublicURL(), Log: log.With("target", t.ID)})
 		subjects = append(subjects, subject(label, t.Kind.ConfigKey, tg, err))
 		if err == nil {
 			opened = append(opened, tg)
@@ -69,7 +70,7 @@ type openFailure struct {
 
 func (f openFailure) Diagnose(context.Context) []check.Result {
 	var out []check.Result
-	for _, e := range prefixed("", f.err) {
+	for _, e := range config.Prefixed("", f.err) {
 		key, detail, ok := strings.Cut(e.Error(), ": ")
 		if !ok {
 			key, detail = "open", e.Error()

@@ -6,44 +6,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"os"
 
+	"github.com/qlikgate/qlikgate/internal/config"
+	"github.com/qlikgate/qlikgate/internal/demo"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
 	"github.com/qlikgate/qlikgate/web"
 )
 
-// demoAddrs are the demo's listen addresses. Each is a fixed default so
-// that the README's links work, with a fallback to a free port of the same
-// host when it is taken.
-type demoAddrs struct {
-	Module     string // qlikgate itself
-	Index      string // the demo's index page
-	Hub, QPS   string // Sense virtual proxy for the sense-ticket target
-	SessionHub string // Sense virtual proxy "sso" for the sense-session target
-	SessionQPS string
-	QlikView   string // QlikView web server with AccessPoint
-	Cloud      string // Qlik Cloud tenant (HTTPS)
-}
-
-// demoOptions are the demo's flags.
-type demoOptions struct {
-	Addrs demoAddrs
-	// HTTPS serves qlikgate over HTTPS with a self-signed certificate. Its
-	// page and the tenant are then the same site (scheme and host; ports
-	// do not count), so the tenant's cookie is first-party and the Cloud
-	// hand-off works in browsers that block third-party cookies.
-	HTTPS bool
-}
-
 // runDemo starts simulated Qlik products (Sense with two virtual proxies,
 // QlikView, a Qlik Cloud tenant), qlikgate wired to all of them, and an
-// index page that links them. The configuration it writes goes through the
-// same loader as `serve`, so the demo exercises the real start-up path.
+// index page that links them (package demo). The configuration it writes
+// goes through the same loader as `serve`, so the demo exercises the real
+// start-up path.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o demoOptions
+	var o demo.Options
 	a := &o.Addrs
 	fs.StringVar(&a.Module, "listen", "127.0.0.1:8080", "qlikgate address (a free port is used if taken, as for every address below)")
 	fs.StringVar(&a.Index, "index", "127.0.0.1:8090", "the demo's index page")
@@ -62,49 +40,22 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := slog.New(reqctx.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if err := demo(ctx, o, stdout, log); err != nil {
+	if err := serveDemo(ctx, o, stdout, log); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return exitFail
 	}
 	return exitOK
 }
 
-// demo runs until ctx ends; every listener it opened is closed when it
-// returns.
-func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger) error {
-	ln, err := listenOrFree(o.Addrs.Module)
-	if err != nil {
-		return fmt.Errorf("qlikgate: %w", err)
-	}
-	defer ln.Close()
-	scheme := "http"
-	if o.HTTPS {
-		scheme = "https"
-	}
-	publicURL := scheme + "://" + ln.Addr().String() + "/"
-
-	indexLn, err := listenOrFree(o.Addrs.Index)
-	if err != nil {
-		return fmt.Errorf("index page: %w", err)
-	}
-	defer indexLn.Close()
-
-	sims, err := startDemoSims(o.Addrs, publicURL, log)
+// serveDemo runs qlikgate on the demo's site until ctx ends; every
+// listener the site opened is closed when it returns.
+func serveDemo(ctx context.Context, o demo.Options, stdout io.Writer, log *slog.Logger) error {
+	site, err := demo.Start(o, log)
 	if err != nil {
 		return err
 	}
-	defer sims.Close()
-
-	dir, err := os.MkdirTemp("", "qlikgate-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	cfgPath, users, err := writeDemoConfig(dir, sims, ln.Addr().String(), publicURL, o.HTTPS)
-	if err != nil {
-		return err
-	}
-	cfg, err := loadConfig(cfgPath)
+	defer site.Close()
+	cfg, err := config.Load(site.ConfigPath)
 	if err != nil {
 		return fmt.Errorf("the generated configuration is invalid: %w", err)
 	}
@@ -118,39 +69,10 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("the generated configuration does not open: %w", err)
 	}
-
-	info := newDemoInfo(sims, publicURL, "http://"+indexLn.Addr().String()+"/", o.HTTPS, users)
-	stopIndex := serveDemoIndex(indexLn, info, log)
-	defer stopIndex()
-	printDemoBanner(stdout, info)
-	r := &reloader{path: cfgPath, cfg: cfg, log: log, state: state} // no reload channel: the demo's config never changes
-	if code := r.serve(ctx, srv, closeAll, ln, nil); code != exitOK {
+	site.Announce(stdout, log)
+	r := &reloader{path: site.ConfigPath, cfg: cfg, log: log, state: state} // no reload channel: the demo's config never changes
+	if code := r.serve(ctx, srv, closeAll, site.Listener, nil); code != exitOK {
 		return fmt.Errorf("qlikgate stopped with an error (see the log above)")
 	}
 	return nil
-}
-
-// listenOrFree listens on addr, or on a free port of the same host if addr
-// is taken.
-func listenOrFree(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err == nil {
-		return ln, nil
-	}
-	host, _, splitErr := net.SplitHostPort(addr)
-	if splitErr != nil {
-		return nil, err
-	}
-	return net.Listen("tcp", net.JoinHostPort(host, "0"))
-}
-
-// freeOr returns addr if it can be listened on now, else a free port on its
-// host. (The simulator listens right after; a race here only costs a retry.)
-func freeOr(addr string) string {
-	ln, err := listenOrFree(addr)
-	if err != nil {
-		return addr
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

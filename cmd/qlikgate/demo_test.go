@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qlikgate/qlikgate/internal/demo"
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
@@ -113,7 +114,7 @@ func TestDemoOffersEveryTarget(t *testing.T) {
 		if hub.HubUser() != `CORP\bob` {
 			t.Fatalf("hub: %d %s\n%s", hub.Status, hub.URL, hub.Body)
 		}
-		if b.Cookie(idx.targets["sense-session"], "X-Qlik-Session-"+demoSessionPrefix+"-HTTP") == nil {
+		if b.Cookie(idx.targets["sense-session"], "X-Qlik-Session-"+demo.SessionPrefix+"-HTTP") == nil {
 			t.Error("qlikgate did not set the virtual proxy's session cookie")
 		}
 	})

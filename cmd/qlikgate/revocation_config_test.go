@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/qlikgate/qlikgate/internal/config"
 )
 
 // TestRevocationFileResolvedNextToTheConfig: session.revocation_file
@@ -36,7 +38,7 @@ providers:
 			}
 			return "", false
 		}
-		cfg, err := parseConfig([]byte(data), site.dir, env)
+		cfg, err := config.Parse([]byte(data), site.dir, env)
 		if err != nil {
 			t.Fatalf("%q: %v", tt.value, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/qlikgate/qlikgate/internal/audit"
+	"github.com/qlikgate/qlikgate/internal/config"
 	"github.com/qlikgate/qlikgate/web"
 )
 
@@ -63,12 +64,12 @@ func requestReload(reload chan<- struct{}) {
 // at path, logs to stderr, and reloads it whenever reload delivers (SIGHUP
 // on Unix, the service manager's ParamChange on Windows), until ctx ends.
 func serveConfig(ctx context.Context, path string, stderr io.Writer, reload <-chan struct{}) int {
-	cfg, err := loadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		printConfigError(stderr, path, err)
 		return exitConfig
 	}
-	log := cfg.Log.logger(stderr)
+	log := cfg.Log.Logger(stderr)
 	web.SetRedisLog(log) // go-redis has only a process-wide logger: main alone sets it
 	// One state for the process: every server a reload builds shares it.
 	state, err := web.OpenState(cfg.Session)
@@ -94,8 +95,8 @@ func serveConfig(ctx context.Context, path string, stderr io.Writer, reload <-ch
 // build opens providers and targets and makes the web server, without
 // listening: any error here is a configuration problem. closeAll stops what
 // the providers and targets started (background discovery, connection pools).
-func build(ctx context.Context, cfg *config, state *web.State, log *slog.Logger) (srv *web.Server, closeAll func(), err error) {
-	o, err := cfg.open(ctx, log)
+func build(ctx context.Context, cfg *config.Config, state *web.State, log *slog.Logger) (srv *web.Server, closeAll func(), err error) {
+	o, err := openConfig(ctx, cfg, log)
 	closeAll = func() { o.close(log) }
 	if err != nil {
 		closeAll()
@@ -105,9 +106,9 @@ func build(ctx context.Context, cfg *config, state *web.State, log *slog.Logger)
 		Config:        web.Config{Server: cfg.Server, Session: cfg.Session, Security: cfg.Security, UI: cfg.UI},
 		Providers:     o.providers,
 		Targets:       o.targets,
-		DefaultTarget: cfg.defaultTarget(),
+		DefaultTarget: cfg.DefaultTarget(),
 		Logger:        log,
-		TargetKinds:   cfg.targetKinds(),
+		TargetKinds:   cfg.TargetKinds(),
 		Checks:        o.checks(cfg),
 		Version:       version,
 		Commit:        commit,
@@ -125,7 +126,7 @@ func build(ctx context.Context, cfg *config, state *web.State, log *slog.Logger)
 
 // printConfigError lists every problem on its own line.
 func printConfigError(w io.Writer, path string, err error) {
-	errs := prefixed("", err)
+	errs := config.Prefixed("", err)
 	if len(errs) == 1 {
 		fmt.Fprintf(w, "qlikgate: %s: %v\n", path, errs[0])
 		return
@@ -141,7 +142,7 @@ func printConfigError(w io.Writer, path string, err error) {
 // refused with a log line naming every problem, and the running one stays.
 type reloader struct {
 	path  string
-	cfg   *config
+	cfg   *config.Config
 	log   *slog.Logger
 	state *web.State // shared by every configuration served
 }
@@ -229,7 +230,7 @@ func (r *liveConfig) stop() {
 // (the listening address and TLS files) keep their running values, and
 // the log says so.
 func (r *reloader) load(ctx context.Context) (*web.Server, func(), error) {
-	cfg, err := loadConfig(r.path)
+	cfg, err := config.Load(r.path)
 	if err != nil {
 		return nil, nil, err
 	}

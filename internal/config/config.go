@@ -1,7 +1,6 @@
-package main
+package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,16 +11,15 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/qlikgate/qlikgate/check"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
 )
 
-// config is the whole configuration file: each block is owned and validated
+// Config is the whole configuration file: each block is owned and validated
 // by the package that uses it; this file only composes them.
-type config struct {
+type Config struct {
 	// Server is how qlikgate listens and how browsers reach it.
 	Server web.ServerConfig `yaml:"server"`
 	// Session is the qlikgate sign-in that gives single sign-on to every
@@ -49,14 +47,14 @@ type targetEntry struct {
 	Config qlik.Config
 }
 
-func defaultConfig() *config {
+func defaultConfig() *Config {
 	w := web.DefaultConfig()
-	return &config{Server: w.Server, Session: w.Session, Security: w.Security, UI: w.UI, Log: logConfig{Level: "info", Format: "text"}}
+	return &Config{Server: w.Server, Session: w.Session, Security: w.Security, UI: w.UI, Log: logConfig{Level: "info", Format: "text"}}
 }
 
-// loadConfig reads, decodes and validates a configuration file. The error
+// Load reads, decodes and validates a configuration file. The error
 // lists every problem found, one per line, each naming its key.
-func loadConfig(path string) (*config, error) {
+func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -65,11 +63,13 @@ func loadConfig(path string) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return parseConfig(data, filepath.Dir(abs), os.LookupEnv)
+	return Parse(data, filepath.Dir(abs), os.LookupEnv)
 }
 
-// parseConfig decodes a configuration; baseDir anchors relative file paths.
-func parseConfig(data []byte, baseDir string, getenv func(string) (string, bool)) (*config, error) {
+// Parse decodes and validates a configuration held in memory, as Load
+// does a file: baseDir anchors relative file paths, and getenv resolves
+// ${VAR} (os.LookupEnv in production).
+func Parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Config, error) {
 	root, err := parseYAML(data)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -164,26 +164,26 @@ func decodeTargets(d *decoder, n *yaml.Node) []targetEntry {
 }
 
 // validate runs every block's own validation and the cross-block rules.
-func (c *config) validate() error {
+func (c *Config) validate() error {
 	var errs []error
-	errs = append(errs, prefixed("server.", c.Server.Validate())...)
-	errs = append(errs, prefixed("session.", c.Session.Validate())...)
-	errs = append(errs, prefixed("security.", c.Security.Validate())...)
-	errs = append(errs, prefixed("ui.", c.UI.Validate())...)
-	errs = append(errs, prefixed("log.", c.Log.validate())...)
+	errs = append(errs, Prefixed("server.", c.Server.Validate())...)
+	errs = append(errs, Prefixed("session.", c.Session.Validate())...)
+	errs = append(errs, Prefixed("security.", c.Security.Validate())...)
+	errs = append(errs, Prefixed("ui.", c.UI.Validate())...)
+	errs = append(errs, Prefixed("log.", c.Log.validate())...)
 	if len(c.Providers) == 0 {
 		errs = append(errs, errors.New("providers: at least one provider is required"))
 	}
 	seen := map[string]int{}
 	for i, p := range c.Providers {
 		path := fmt.Sprintf("providers[%d].", i)
-		errs = append(errs, prefixed(path, p.Common.Validate())...)
+		errs = append(errs, Prefixed(path, p.Common.Validate())...)
 		if j, dup := seen[p.ID]; dup && p.ID != "" {
 			errs = append(errs, fmt.Errorf("%sid: %q is already used by providers[%d]", path, p.ID, j))
 		}
 		seen[p.ID] = i
 		if p.Config != nil {
-			errs = append(errs, prefixed(path+p.Kind.ConfigKey+".", p.Config.Validate())...)
+			errs = append(errs, Prefixed(path+p.Kind.ConfigKey+".", p.Config.Validate())...)
 		}
 	}
 	if len(c.Targets) == 0 {
@@ -193,7 +193,7 @@ func (c *config) validate() error {
 	var defaults []string
 	for i, t := range c.Targets {
 		path := fmt.Sprintf("targets[%d].", i)
-		errs = append(errs, prefixed(path, t.Common.Validate())...)
+		errs = append(errs, Prefixed(path, t.Common.Validate())...)
 		if j, dup := seen[t.ID]; dup && t.ID != "" {
 			errs = append(errs, fmt.Errorf("%sid: %q is already used by targets[%d]", path, t.ID, j))
 		}
@@ -202,7 +202,7 @@ func (c *config) validate() error {
 			defaults = append(defaults, fmt.Sprintf("targets[%d]", i))
 		}
 		if t.Config != nil {
-			errs = append(errs, prefixed(path+t.Kind.ConfigKey+".", t.Config.Validate())...)
+			errs = append(errs, Prefixed(path+t.Kind.ConfigKey+".", t.Config.Validate())...)
 		}
 	}
 	switch {
@@ -214,8 +214,8 @@ func (c *config) validate() error {
 	return errors.Join(errs...)
 }
 
-// defaultTarget is the id of the default target.
-func (c *config) defaultTarget() string {
+// DefaultTarget is the id of the default target.
+func (c *Config) DefaultTarget() string {
 	for _, t := range c.Targets {
 		if t.Default {
 			return t.ID
@@ -224,19 +224,13 @@ func (c *config) defaultTarget() string {
 	return c.Targets[0].ID
 }
 
-// publicURL is server.public_url with a trailing slash.
-func (c *config) publicURL() string {
+// PublicURL is server.public_url with a trailing slash.
+func (c *Config) PublicURL() string {
 	return strings.TrimSuffix(c.Server.PublicURL, "/") + "/"
 }
 
-// opened is a configuration with its providers and targets built.
-type opened struct {
-	providers []web.Provider
-	targets   []qlik.Target
-}
-
-// targetKinds maps each target id to its kind, for metric labels.
-func (c *config) targetKinds() map[string]string {
+// TargetKinds maps each target id to its kind, for metric labels.
+func (c *Config) TargetKinds() map[string]string {
 	m := map[string]string{}
 	for _, t := range c.Targets {
 		m[t.ID] = t.Kind.Name
@@ -244,76 +238,16 @@ func (c *config) targetKinds() map[string]string {
 	return m
 }
 
-// checks are the subjects /readyz runs in the background: the same
-// diagnosers as `qlikgate check`, under the same labels.
-func (o *opened) checks(c *config) []check.Subject {
-	var out []check.Subject
-	if c.Server.TLS.CertFile != "" {
-		out = append(out, check.Subject{Label: "server.tls", Diagnoser: serverTLS{tls: c.Server.TLS, publicURL: c.Server.PublicURL}})
-	}
-	out = append(out, web.SessionStoreChecks(c.Session)...)
-	for i, p := range o.providers {
-		out = append(out, subject(fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, c.Providers[i].Kind.Name), c.Providers[i].Kind.ConfigKey, p.Impl, nil))
-	}
-	for i, t := range o.targets {
-		out = append(out, subject(fmt.Sprintf("targets[%d] %s (%s)", i, t.ID(), c.Targets[i].Kind.Name), c.Targets[i].Kind.ConfigKey, t, nil))
-	}
-	return out
-}
-
-// close releases what providers and targets hold (io.Closer).
-func (o *opened) close(log *slog.Logger) {
-	var all []any
-	for _, p := range o.providers {
-		all = append(all, p.Impl)
-	}
-	for _, t := range o.targets {
-		all = append(all, t)
-	}
-	for _, x := range all {
-		if c, ok := x.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				log.Warn("closing failed", "cause", err.Error())
-			}
-		}
-	}
-}
-
-// open builds every provider and target. Nothing listens yet, so a bad
-// certificate or key stops the start before any request is served.
-func (c *config) open(ctx context.Context, log *slog.Logger) (*opened, error) {
-	var errs []error
-	o := &opened{}
-	for i, p := range c.Providers {
-		env := providers.Env{CallbackURL: c.publicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}
-		impl, err := p.Kind.Open(ctx, p.Common, p.Config, env)
-		if err != nil {
-			errs = append(errs, prefixed(fmt.Sprintf("providers[%d].%s.", i, p.Kind.ConfigKey), err)...)
-			continue
-		}
-		o.providers = append(o.providers, web.Provider{Common: p.Common, Impl: impl})
-	}
-	for i, t := range c.Targets {
-		tg, err := t.Kind.Open(ctx, t.Common, t.Config, qlik.Env{PublicURL: c.publicURL(), Log: log.With("target", t.ID)})
-		if err != nil {
-			errs = append(errs, prefixed(fmt.Sprintf("targets[%d].%s.", i, t.Kind.ConfigKey), err)...)
-			continue
-		}
-		o.targets = append(o.targets, tg)
-	}
-	return o, errors.Join(errs...)
-}
-
-// prefixed splits a joined error and puts prefix before each part, so a
+// Prefixed splits a joined error and puts prefix before each part, so a
 // package's "client_cert_file: …" becomes "targets[0].sense.client_cert_file: …".
-func prefixed(prefix string, err error) []error {
+func Prefixed(prefix string, err error) []error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, prefixed(prefix, e)...)
+			out = append(out, Prefixed(prefix, e)...)
 		}
 		return out
 	}
@@ -342,10 +276,10 @@ func (c logConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// logger is the process's logger. Every line logged with a request's
+// Logger is the process's logger. Every line logged with a request's
 // context carries its request_id and remote_ip (reqctx.Handler), whichever
 // package writes it.
-func (c logConfig) logger(w io.Writer) *slog.Logger {
+func (c logConfig) Logger(w io.Writer) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: l}

@@ -1,4 +1,4 @@
-package main
+package config
 
 // docs/configuration.md is generated from the field comments of the
 // configuration structs and the defaults functions, by the test that also

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"fmt"
@@ -16,8 +16,8 @@ const (
 	demoCloudIssuer = "qlikgate-demo"
 	demoCloudKeyID  = "demo-1"
 	demoWebIntegID  = "demo-web-integration"
-	// demoSessionPrefix is the second Sense virtual proxy's prefix.
-	demoSessionPrefix = "sso"
+	// SessionPrefix is the second Sense virtual proxy's prefix.
+	SessionPrefix = "sso"
 )
 
 // demoSims are the simulated Qlik products the demo runs, each already
@@ -33,7 +33,7 @@ type demoSims struct {
 
 // startDemoSims starts every simulator. On error, those already started
 // are stopped.
-func startDemoSims(a demoAddrs, publicURL string, log *slog.Logger) (s *demoSims, err error) {
+func startDemoSims(a Addrs, publicURL string, log *slog.Logger) (s *demoSims, err error) {
 	s = &demoSims{}
 	defer func() {
 		if err != nil {
@@ -58,7 +58,7 @@ func startDemoSims(a demoAddrs, publicURL string, log *slog.Logger) (s *demoSims
 	// A second virtual proxy of the same site shares its certificates, as
 	// on a real site, so qlikgate's one client certificate works for both.
 	s.session, err = qliksim.NewSense(qliksim.SenseOptions{
-		Prefix:    demoSessionPrefix,
+		Prefix:    SessionPrefix,
 		ModuleURL: publicURL + "t/sense-session/",
 		HubAddr:   freeOr(a.SessionHub),
 		QPSAddr:   freeOr(a.SessionQPS),

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import "strings"
 
@@ -42,7 +42,7 @@ func newDemoInfo(s *demoSims, moduleURL, indexURL string, https bool, users []de
 			},
 			{
 				ID:      "sense-session",
-				Product: "Qlik Sense hub (session API, virtual proxy " + demoSessionPrefix + ")",
+				Product: "Qlik Sense hub (session API, virtual proxy " + SessionPrefix + ")",
 				URL:     s.session.HubURL(),
 				Expect: "qlikgate creates the proxy session itself and sets the " + s.session.CookieName() +
 					" cookie; already signed in to qlikgate, you pass straight through.",

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"context"
@@ -93,7 +93,7 @@ func TestConfigErrorsNameTheirKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseConfig([]byte(tt.edit(validYAML)), t.TempDir(), env(nil))
+			_, err := Parse([]byte(tt.edit(validYAML)), t.TempDir(), env(nil))
 			if err == nil {
 				t.Fatal("bad configuration accepted")
 			}
@@ -104,7 +104,7 @@ func TestConfigErrorsNameTheirKeys(t *testing.T) {
 			}
 		})
 	}
-	if _, err := parseConfig([]byte(validYAML), t.TempDir(), env(nil)); err != nil {
+	if _, err := Parse([]byte(validYAML), t.TempDir(), env(nil)); err != nil {
 		t.Fatalf("valid configuration refused: %v", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestConfigEnvAndSecretFiles(t *testing.T) {
 	}
 	y := strings.Replace(validYAML, `  secret: "0123456789abcdef0123456789abcdef01"`, "  secret_file: session.secret", 1)
 	y = strings.Replace(y, "https://auth.example.com/", "${PUBLIC}", 1)
-	c, err := parseConfig([]byte(y), dir, env(map[string]string{"PUBLIC": "https://login.example.org/qlik/"}))
+	c, err := Parse([]byte(y), dir, env(map[string]string{"PUBLIC": "https://login.example.org/qlik/"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,29 +131,12 @@ func TestConfigEnvAndSecretFiles(t *testing.T) {
 	}
 }
 
-func TestConfigOpenErrorsNameTheirKeys(t *testing.T) {
-	c, err := parseConfig([]byte(validYAML), "/nonexistent-dir", env(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.open(context.Background(), slog.New(slog.DiscardHandler))
-	for _, w := range []string{
-		"targets[0].sense.client_cert_file: open /nonexistent-dir/client.pem: no such file or directory",
-		"targets[0].sense.client_key_file: open /nonexistent-dir/client_key.pem",
-		"targets[0].sense.root_ca_file: open /nonexistent-dir/root.pem",
-	} {
-		if err == nil || !strings.Contains(err.Error(), w) {
-			t.Errorf("open error does not contain %q:\n%v", w, err)
-		}
-	}
-}
-
 func TestExampleConfigIsValid(t *testing.T) {
 	data, err := os.ReadFile("../../config.yaml.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := parseConfig(data, t.TempDir(), env(map[string]string{
+	c, err := Parse(data, t.TempDir(), env(map[string]string{
 		"QLIKGATE_SESSION_SECRET": strings.Repeat("x", 40), "LDAP_BIND_PASSWORD": "x", "OIDC_SECRET": "x"}))
 	if err != nil {
 		t.Fatalf("config.yaml.example does not validate:\n%v", err)
@@ -205,7 +188,7 @@ func TestConfigMergeKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			c, err := parseConfig([]byte(tt.yaml), dir, env(nil))
+			c, err := Parse([]byte(tt.yaml), dir, env(nil))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)

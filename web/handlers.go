@@ -209,7 +209,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	start := time.Now()
 	var id providers.Identity
 	if len(username) > maxUsername || len(password) > maxPassword {
-		err = &providers.Failure{Reason: "input_too_long", Err: providers.ErrBadCredentials}
+		err = &providers.Failure{Reason: providers.ReasonInputTooLong, Err: providers.ErrBadCredentials}
 	} else {
 		id, err = pp.Login(ctx, username, password)
 	}

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 
 	"github.com/qlikgate/qlikgate/check"
-	"github.com/qlikgate/qlikgate/providers"
-	"github.com/qlikgate/qlikgate/qlik"
+	"github.com/qlikgate/qlikgate/internal/keyerr"
+	"github.com/qlikgate/qlikgate/internal/kind"
 	"github.com/qlikgate/qlikgate/web"
 )
 
@@ -22,23 +21,8 @@ func openForCheck(ctx context.Context, cfg *config, log *slog.Logger) (subjects 
 		subjects = append(subjects, check.Subject{Label: "server.tls", Diagnoser: serverTLS{tls: cfg.Server.TLS, publicURL: cfg.Server.PublicURL}})
 	}
 	subjects = append(subjects, web.SessionStoreChecks(cfg.Session)...)
-	for i, p := range cfg.Providers {
-		label := fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, p.Kind.Name)
-		env := providers.Env{CallbackURL: cfg.publicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}
-		impl, err := p.Kind.Open(ctx, p.Common, p.Config, env)
-		subjects = append(subjects, subject(label, p.Kind.ConfigKey, impl, err))
-		if err == nil {
-			opened = append(opened, impl)
-		}
-	}
-	for i, t := range cfg.Targets {
-		label := fmt.Sprintf("targets[%d] %s (%s)", i, t.ID, t.Kind.Name)
-		tg, err := t.Kind.Open(ctx, t.Common, t.Config, qlik.Env{PublicURL: cfg.publicURL(), Log: log.With("target", t.ID)})
-		subjects = append(subjects, subject(label, t.Kind.ConfigKey, tg, err))
-		if err == nil {
-			opened = append(opened, tg)
-		}
-	}
+	subjects, opened = checkEach(ctx, cfg, providerFamily, cfg.Providers, log, subjects, opened)
+	subjects, opened = checkEach(ctx, cfg, targetFamily, cfg.Targets, log, subjects, opened)
 	return subjects, func() {
 		for _, x := range opened {
 			if c, ok := x.(io.Closer); ok {
@@ -46,6 +30,18 @@ func openForCheck(ctx context.Context, cfg *config, log *slog.Logger) (subjects 
 			}
 		}
 	}
+}
+
+// checkEach opens each entry of one family for openForCheck.
+func checkEach[C kind.Config, E, T any](ctx context.Context, cfg *config, f family[C, E, T], es []listEntry[C, E, T], log *slog.Logger, subjects []check.Subject, opened []any) ([]check.Subject, []any) {
+	for i, e := range es {
+		impl, err := f.open(ctx, cfg, e, log)
+		subjects = append(subjects, subject(f.label(i, e), e.Kind.ConfigKey, impl, err))
+		if err == nil {
+			opened = append(opened, impl)
+		}
+	}
+	return subjects, opened
 }
 
 // subject wraps an opened provider or target, or the error that kept it
@@ -69,7 +65,7 @@ type openFailure struct {
 
 func (f openFailure) Diagnose(context.Context) []check.Result {
 	var out []check.Result
-	for _, e := range prefixed("", f.err) {
+	for _, e := range keyerr.List(f.err) {
 		key, detail, ok := strings.Cut(e.Error(), ": ")
 		if !ok {
 			key, detail = "open", e.Error()

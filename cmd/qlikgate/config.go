@@ -13,8 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/qlikgate/qlikgate/check"
+	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
-	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
 )
@@ -35,18 +35,6 @@ type config struct {
 	Log       logConfig       `yaml:"log"`
 	Providers []providerEntry `yaml:"-"`
 	Targets   []targetEntry   `yaml:"-"`
-}
-
-type providerEntry struct {
-	providers.Common
-	Kind   providers.Kind
-	Config providers.Config
-}
-
-type targetEntry struct {
-	qlik.Common
-	Kind   qlik.Kind
-	Config qlik.Config
 }
 
 func defaultConfig() *config {
@@ -79,8 +67,8 @@ func parseConfig(data []byte, baseDir string, getenv func(string) (string, bool)
 	c := defaultConfig()
 	var provNode, targNode yaml.Node
 	d.decode(root, "", c, map[string]any{"providers": &provNode, "targets": &targNode})
-	c.Providers = decodeProviders(d, &provNode)
-	c.Targets = decodeTargets(d, &targNode)
+	c.Providers = providerFamily.decode(d, &provNode)
+	c.Targets = targetFamily.decode(d, &targNode)
 	if err := d.err(); err != nil {
 		return nil, err
 	}
@@ -102,97 +90,20 @@ func items(d *decoder, n *yaml.Node, path string) []*yaml.Node {
 	return n.Content
 }
 
-func decodeProviders(d *decoder, n *yaml.Node) []providerEntry {
-	var out []providerEntry
-	for i, item := range items(d, n, "providers") {
-		path := fmt.Sprintf("providers[%d]", i)
-		var e providerEntry
-		kindName, _ := scalarAt(item, "kind")
-		k, ok := providerKinds.Lookup(kindName)
-		extra := map[string]any{}
-		if ok {
-			e.Kind, e.Config = k, k.NewConfig()
-			extra[k.ConfigKey] = e.Config
-		} else {
-			if kindName != "" {
-				d.errorf(path+".kind", "unknown kind %q (known: %s)", kindName, strings.Join(providerKinds.Names(), ", "))
-			}
-			// Accept every kind's block so one typo gives one error.
-			for _, k := range providerKinds {
-				extra[k.ConfigKey] = k.NewConfig()
-			}
-		}
-		d.decode(item, path, &e.Common, extra)
-		out = append(out, e)
-	}
-	return out
-}
-
-func decodeTargets(d *decoder, n *yaml.Node) []targetEntry {
-	var out []targetEntry
-	for i, item := range items(d, n, "targets") {
-		path := fmt.Sprintf("targets[%d]", i)
-		var e targetEntry
-		kindName, _ := scalarAt(item, "kind")
-		k, ok := targetKinds.Lookup(kindName)
-		extra := map[string]any{}
-		if ok {
-			e.Kind, e.Config = k, k.NewConfig()
-			extra[k.ConfigKey] = e.Config
-		} else {
-			if kindName != "" {
-				d.errorf(path+".kind", "unknown kind %q (known: %s)", kindName, strings.Join(targetKinds.Names(), ", "))
-			}
-			for _, k := range targetKinds {
-				extra[k.ConfigKey] = k.NewConfig()
-			}
-		}
-		d.decode(item, path, &e.Common, extra)
-		out = append(out, e)
-	}
-	return out
-}
-
 // validate runs every block's own validation and the cross-block rules.
 func (c *config) validate() error {
 	var errs []error
-	errs = append(errs, prefixed("server.", c.Server.Validate())...)
-	errs = append(errs, prefixed("session.", c.Session.Validate())...)
-	errs = append(errs, prefixed("security.", c.Security.Validate())...)
-	errs = append(errs, prefixed("ui.", c.UI.Validate())...)
-	errs = append(errs, prefixed("log.", c.Log.validate())...)
-	if len(c.Providers) == 0 {
-		errs = append(errs, errors.New("providers: at least one provider is required"))
-	}
-	seen := map[string]int{}
-	for i, p := range c.Providers {
-		path := fmt.Sprintf("providers[%d].", i)
-		errs = append(errs, prefixed(path, p.Common.Validate())...)
-		if j, dup := seen[p.ID]; dup && p.ID != "" {
-			errs = append(errs, fmt.Errorf("%sid: %q is already used by providers[%d]", path, p.ID, j))
-		}
-		seen[p.ID] = i
-		if p.Config != nil {
-			errs = append(errs, prefixed(path+p.Kind.ConfigKey+".", p.Config.Validate())...)
-		}
-	}
-	if len(c.Targets) == 0 {
-		errs = append(errs, errors.New("targets: at least one Qlik target is required"))
-	}
-	seen = map[string]int{}
+	errs = append(errs, keyerr.Prefix("server.", c.Server.Validate()))
+	errs = append(errs, keyerr.Prefix("session.", c.Session.Validate()))
+	errs = append(errs, keyerr.Prefix("security.", c.Security.Validate()))
+	errs = append(errs, keyerr.Prefix("ui.", c.UI.Validate()))
+	errs = append(errs, keyerr.Prefix("log.", c.Log.validate()))
+	errs = append(errs, providerFamily.validate(c.Providers)...)
+	errs = append(errs, targetFamily.validate(c.Targets)...)
 	var defaults []string
 	for i, t := range c.Targets {
-		path := fmt.Sprintf("targets[%d].", i)
-		errs = append(errs, prefixed(path, t.Common.Validate())...)
-		if j, dup := seen[t.ID]; dup && t.ID != "" {
-			errs = append(errs, fmt.Errorf("%sid: %q is already used by targets[%d]", path, t.ID, j))
-		}
-		seen[t.ID] = i
-		if t.Default {
+		if t.Common.Default {
 			defaults = append(defaults, fmt.Sprintf("targets[%d]", i))
-		}
-		if t.Config != nil {
-			errs = append(errs, prefixed(path+t.Kind.ConfigKey+".", t.Config.Validate())...)
 		}
 	}
 	switch {
@@ -207,11 +118,11 @@ func (c *config) validate() error {
 // defaultTarget is the id of the default target.
 func (c *config) defaultTarget() string {
 	for _, t := range c.Targets {
-		if t.Default {
-			return t.ID
+		if t.Common.Default {
+			return t.Common.ID
 		}
 	}
-	return c.Targets[0].ID
+	return c.Targets[0].Common.ID
 }
 
 // publicURL is server.public_url with a trailing slash.
@@ -229,7 +140,7 @@ type opened struct {
 func (c *config) targetKinds() map[string]string {
 	m := map[string]string{}
 	for _, t := range c.Targets {
-		m[t.ID] = t.Kind.Name
+		m[t.Common.ID] = t.Kind.Name
 	}
 	return m
 }
@@ -243,10 +154,10 @@ func (o *opened) checks(c *config) []check.Subject {
 	}
 	out = append(out, web.SessionStoreChecks(c.Session)...)
 	for i, p := range o.providers {
-		out = append(out, subject(fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, c.Providers[i].Kind.Name), c.Providers[i].Kind.ConfigKey, p.Impl, nil))
+		out = append(out, subject(providerFamily.label(i, c.Providers[i]), c.Providers[i].Kind.ConfigKey, p.Impl, nil))
 	}
 	for i, t := range o.targets {
-		out = append(out, subject(fmt.Sprintf("targets[%d] %s (%s)", i, t.ID(), c.Targets[i].Kind.Name), c.Targets[i].Kind.ConfigKey, t, nil))
+		out = append(out, subject(targetFamily.label(i, c.Targets[i]), c.Targets[i].Kind.ConfigKey, t, nil))
 	}
 	return out
 }
@@ -272,42 +183,16 @@ func (o *opened) close(log *slog.Logger) {
 // open builds every provider and target. Nothing listens yet, so a bad
 // certificate or key stops the start before any request is served.
 func (c *config) open(ctx context.Context, log *slog.Logger) (*opened, error) {
-	var errs []error
+	impls, perr := providerFamily.openAll(ctx, c, c.Providers, log)
 	o := &opened{}
-	for i, p := range c.Providers {
-		env := providers.Env{CallbackURL: c.publicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}
-		impl, err := p.Kind.Open(ctx, p.Common, p.Config, env)
-		if err != nil {
-			errs = append(errs, prefixed(fmt.Sprintf("providers[%d].%s.", i, p.Kind.ConfigKey), err)...)
-			continue
-		}
-		o.providers = append(o.providers, web.Provider{Common: p.Common, Impl: impl})
+	for i, impl := range impls {
+		// Only when all opened do impls and c.Providers line up, and only
+		// then is o used.
+		o.providers = append(o.providers, web.Provider{Common: c.Providers[i].Common, Impl: impl})
 	}
-	for i, t := range c.Targets {
-		tg, err := t.Kind.Open(ctx, t.Common, t.Config, qlik.Env{PublicURL: c.publicURL(), Log: log.With("target", t.ID)})
-		if err != nil {
-			errs = append(errs, prefixed(fmt.Sprintf("targets[%d].%s.", i, t.Kind.ConfigKey), err)...)
-			continue
-		}
-		o.targets = append(o.targets, tg)
-	}
-	return o, errors.Join(errs...)
-}
-
-// prefixed splits a joined error and puts prefix before each part, so a
-// package's "client_cert_file: …" becomes "targets[0].sense.client_cert_file: …".
-func prefixed(prefix string, err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, prefixed(prefix, e)...)
-		}
-		return out
-	}
-	return []error{fmt.Errorf("%s%w", prefix, err)}
+	targets, terr := targetFamily.openAll(ctx, c, c.Targets, log)
+	o.targets = targets
+	return o, errors.Join(perr, terr)
 }
 
 // logConfig is the `log:` block.

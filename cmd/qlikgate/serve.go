@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/qlikgate/qlikgate/internal/audit"
+	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/web"
 )
 
@@ -118,7 +119,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (srv *web.Server,
 
 // printConfigError lists every problem on its own line.
 func printConfigError(w io.Writer, path string, err error) {
-	errs := prefixed("", err)
+	errs := keyerr.List(err)
 	if len(errs) == 1 {
 		fmt.Fprintf(w, "qlikgate: %s: %v\n", path, errs[0])
 		return

@@ -95,7 +95,7 @@ func wantFailure(t *testing.T, err error, reason string, sentinel error) *provid
 		t.Fatalf("err = %v, want a *providers.Failure %q", err, reason)
 	}
 	t.Logf("refused as expected: %v", err)
-	if f.Reason != reason {
+	if string(f.Reason) != reason {
 		t.Errorf("reason = %q, want %q (err: %v)", f.Reason, reason, err)
 	}
 	if !errors.Is(err, sentinel) {

@@ -38,14 +38,7 @@ import (
 )
 
 // Kind registers the provider under `kind: oidc`.
-var Kind = providers.Kind{
-	Name:      "oidc",
-	ConfigKey: "oidc",
-	NewConfig: func() providers.Config { return NewConfig() },
-	Open: func(ctx context.Context, c providers.Common, cfg providers.Config, env providers.Env) (any, error) {
-		return Open(ctx, c, *cfg.(*Config), env)
-	},
-}
+var Kind = providers.NewKind("oidc", "oidc", NewConfig, Open)
 
 // Provider signs users in with one OpenID Connect issuer. It implements
 // providers.RedirectProvider and io.Closer.
@@ -76,8 +69,8 @@ const retryMin, retryMax = 2 * time.Second, time.Minute
 // background. It does not need the issuer to be up: until discovery
 // succeeds, Available is false and AuthURL returns an error matching
 // providers.ErrUnavailable.
-func Open(ctx context.Context, c providers.Common, cfg Config, env providers.Env) (*Provider, error) {
-	return open(ctx, c, cfg, env, backoff{min: retryMin, max: retryMax})
+func Open(ctx context.Context, c providers.Common, cfg *Config, env providers.Env) (*Provider, error) {
+	return open(ctx, c, *cfg, env, backoff{min: retryMin, max: retryMax})
 }
 
 func open(ctx context.Context, _ providers.Common, cfg Config, env providers.Env, retry backoff) (*Provider, error) {

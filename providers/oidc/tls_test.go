@@ -55,7 +55,7 @@ func TestCAFile(t *testing.T) {
 		for _, file := range []string{filepath.Join(t.TempDir(), "missing.pem"), notPEM} {
 			cfg := newClient(t, op, nil)
 			cfg.CAFile = file
-			_, err := Open(context.Background(), providers.Common{ID: "idp"}, cfg, providers.Env{CallbackURL: callbackURL})
+			_, err := Open(context.Background(), providers.Common{ID: "idp"}, &cfg, providers.Env{CallbackURL: callbackURL})
 			if err == nil || !strings.HasPrefix(err.Error(), "ca_file: ") {
 				t.Errorf("Open with ca_file %s: err = %v, want a ca_file error", filepath.Base(file), err)
 			}

@@ -1,6 +1,7 @@
 package qlikview
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
@@ -14,7 +15,7 @@ func entryTarget(t testing.TB) *WebTicketTarget {
 	c := DefaultConfig()
 	c.WebTicketURL = testWebTicketURL
 	c.AllowedReturnHosts = []string{"portal.corp.local", "Intranet.corp.local:8443"}
-	tg, err := Open(qlik.Common{ID: "qv"}, c, qlik.Env{})
+	tg, err := Open(context.Background(), qlik.Common{ID: "qv"}, c, qlik.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,32 @@ type PasswordProvider interface {
 
 // RedirectProvider authenticates by sending the browser elsewhere (OIDC).
 type RedirectProvider interface {
-	AuthURL(state, nonce, codeVerifier string) (string, error)
+	// AuthURL is where to send the browser to sign in, for a flow with
+	// this state, nonce and PKCE verifier. An error matching
+	// ErrUnavailable means the provider cannot be used right now.
+	AuthURL(ctx context.Context, state, nonce, codeVerifier string) (string, error)
+	// Callback completes the flow from the query the browser came back
+	// with. A refusal matches ErrBadCredentials or ErrUnavailable.
 	Callback(ctx context.Context, q url.Values, nonce, codeVerifier string) (Identity, error)
+}
+
+// The optional capabilities a provider may have besides the one it signs
+// users in with; the web layer asks for them by these interfaces alone.
+
+// HintedRedirectProvider is a RedirectProvider that passes hints given
+// on the login URL (login_hint, prompt) on to the identity provider, for
+// one sign-in.
+type HintedRedirectProvider interface {
+	RedirectProvider
+	AuthURLWithHints(ctx context.Context, state, nonce, codeVerifier string, hints url.Values) (string, error)
+}
+
+// AvailabilityReporter is implemented by providers that know, without
+// I/O, whether they can be used right now (an OIDC issuer whose discovery
+// has not succeeded yet); the login page shows such a provider as
+// unavailable instead of sending users to an error.
+type AvailabilityReporter interface {
+	Available() bool
 }
 
 var (

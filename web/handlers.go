@@ -123,7 +123,7 @@ func (s *Server) loginView(st *state, flowID, selected string) view {
 		case providers.PasswordProvider:
 			v.PasswordProviders = append(v.PasswordProviders, pv)
 		case providers.RedirectProvider:
-			if a, ok := impl.(interface{ Available() bool }); ok {
+			if a, ok := impl.(providers.AvailabilityReporter); ok {
 				pv.Available = a.Available()
 			}
 			v.RedirectProviders = append(v.RedirectProviders, pv)

@@ -47,7 +47,7 @@ func (p *Provider) Callback(ctx context.Context, q url.Values, nonce, codeVerifi
 	if nonce == "" || codeVerifier == "" {
 		return providers.Identity{}, failure(providers.ReasonMissingFlow, errors.New("oidc: Callback needs the flow's nonce and code verifier"))
 	}
-	d, err := p.ready()
+	d, err := p.ready(ctx)
 	if err != nil {
 		return providers.Identity{}, err
 	}

@@ -70,7 +70,7 @@ func openProvider(t *testing.T, cfg Config) *Provider {
 func login(t *testing.T, op *oidctest.OP, p *Provider, user, password string) (url.Values, flow) {
 	t.Helper()
 	f := newFlow()
-	authURL, err := p.AuthURL(f.state, f.nonce, f.verifier)
+	authURL, err := p.AuthURL(context.Background(), f.state, f.nonce, f.verifier)
 	if err != nil {
 		t.Fatalf("AuthURL: %v", err)
 	}

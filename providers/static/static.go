@@ -151,6 +151,11 @@ func Open(_ context.Context, c providers.Common, block *Config, env providers.En
 // Login checks the password. An unknown user and a wrong password return the
 // same error after the same work.
 func (p *Provider) Login(ctx context.Context, username, password string) (providers.Identity, error) {
+	// select picks at random among ready cases: without this, a request
+	// already gone would still get a free slot half of the time.
+	if err := ctx.Err(); err != nil {
+		return providers.Identity{}, fmt.Errorf("static: %w: %w", providers.ErrUnavailable, err)
+	}
 	select {
 	case p.slots <- struct{}{}:
 		defer func() { <-p.slots }()

@@ -13,8 +13,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/qlikgate/qlikgate/internal/kind"
 )
 
 // Identity is who a provider says the user is.
@@ -44,8 +45,32 @@ type PasswordProvider interface {
 
 // RedirectProvider authenticates by sending the browser elsewhere (OIDC).
 type RedirectProvider interface {
-	AuthURL(state, nonce, codeVerifier string) (string, error)
+	// AuthURL is where to send the browser to sign in, for a flow with
+	// this state, nonce and PKCE verifier. An error matching
+	// ErrUnavailable means the provider cannot be used right now.
+	AuthURL(ctx context.Context, state, nonce, codeVerifier string) (string, error)
+	// Callback completes the flow from the query the browser came back
+	// with. A refusal matches ErrBadCredentials or ErrUnavailable.
 	Callback(ctx context.Context, q url.Values, nonce, codeVerifier string) (Identity, error)
+}
+
+// The optional capabilities a provider may have besides the one it signs
+// users in with; the web layer asks for them by these interfaces alone.
+
+// HintedRedirectProvider is a RedirectProvider that passes hints given
+// on the login URL (login_hint, prompt) on to the identity provider, for
+// one sign-in.
+type HintedRedirectProvider interface {
+	RedirectProvider
+	AuthURLWithHints(ctx context.Context, state, nonce, codeVerifier string, hints url.Values) (string, error)
+}
+
+// AvailabilityReporter is implemented by providers that know, without
+// I/O, whether they can be used right now (an OIDC issuer whose discovery
+// has not succeeded yet); the login page shows such a provider as
+// unavailable instead of sending users to an error.
+type AvailabilityReporter interface {
+	Available() bool
 }
 
 var (
@@ -62,7 +87,7 @@ var (
 // "your password has expired"). It matches ErrBadCredentials with errors.Is
 // when Unwrap says so.
 type Failure struct {
-	Reason   string // machine-readable, logged: "password_expired", "account_disabled"…
+	Reason   Reason // machine-readable, logged; the key of the user's message
 	UserText string // shown to the user when not empty; must not reveal whether the account exists
 	// ChangeURL is where the user changes an expired password, when the
 	// provider knows one, so that a translated message can link to it.
@@ -72,9 +97,9 @@ type Failure struct {
 
 func (f *Failure) Error() string {
 	if f.Err != nil {
-		return f.Reason + ": " + f.Err.Error()
+		return string(f.Reason) + ": " + f.Err.Error()
 	}
-	return f.Reason
+	return string(f.Reason)
 }
 
 func (f *Failure) Unwrap() error { return f.Err }
@@ -96,19 +121,9 @@ type Common struct {
 	Directory string `yaml:"directory"`
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
 // Validate checks the common keys.
 func (c Common) Validate() error {
-	var errs []error
-	if c.ID == "" {
-		errs = append(errs, errors.New("id: required"))
-	} else if !idPattern.MatchString(c.ID) {
-		errs = append(errs, fmt.Errorf("id: %q is not allowed: use lower-case letters, digits, '-' and '_' (it appears in URLs)", c.ID))
-	}
-	if c.Kind == "" {
-		errs = append(errs, errors.New("kind: required"))
-	}
+	errs := kind.ValidateCommon(c.ID, c.Kind, "it appears in URLs")
 	if c.Directory == "" {
 		errs = append(errs, errors.New("directory: required (the Qlik UserDirectory of this provider's users)"))
 	} else if !validQlikID(c.Directory) {
@@ -130,26 +145,21 @@ func validQlikID(s string) bool {
 }
 
 // Config is a kind-specific configuration block.
-type Config interface {
-	// Validate reports every problem, each error starting with the key it
-	// concerns (relative to the block), joined with errors.Join.
-	Validate() error
-}
+type Config = kind.Config
+
+// Provider is an opened provider. It implements PasswordProvider or
+// RedirectProvider, and any of the optional capabilities that apply.
+type Provider = any
 
 // Kind describes one kind of provider: how to make its configuration and how
 // to open a provider from it. A kind is registered by listing it in the
 // binary's Kinds; the core never switches on kind names.
-type Kind struct {
-	// Name is the value of `kind:` in the configuration.
-	Name string
-	// ConfigKey is the key of the kind's block (for example "ldap").
-	ConfigKey string
-	// NewConfig returns a pointer to a configuration with its defaults.
-	NewConfig func() Config
-	// Open builds the provider. It may read files but must not need the
-	// network to succeed: an unreachable server is reported at login time.
-	// The result implements PasswordProvider or RedirectProvider.
-	Open func(ctx context.Context, c Common, cfg Config, env Env) (any, error)
+type Kind = kind.Kind[Common, Env, Provider]
+
+// NewKind makes the Kind of a provider package from its NewConfig and
+// Open, whose block type C it converts to once, for every kind.
+func NewKind[C Config, P Provider](name, configKey string, newConfig func() C, open func(context.Context, Common, C, Env) (P, error)) Kind {
+	return kind.New[Common, Env, Provider](name, configKey, newConfig, open)
 }
 
 // Env is what a provider learns about the running module when it opens.
@@ -162,23 +172,4 @@ type Env struct {
 }
 
 // Kinds is a set of provider kinds, looked up by name.
-type Kinds []Kind
-
-// Lookup returns the kind called name.
-func (ks Kinds) Lookup(name string) (Kind, bool) {
-	for _, k := range ks {
-		if k.Name == name {
-			return k, true
-		}
-	}
-	return Kind{}, false
-}
-
-// Names lists the kinds' names, for error messages.
-func (ks Kinds) Names() []string {
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = k.Name
-	}
-	return out
-}
+type Kinds = kind.Kinds[Common, Env, Provider]

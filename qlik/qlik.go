@@ -8,11 +8,11 @@ package qlik
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
+
+	"github.com/qlikgate/qlikgate/internal/kind"
 )
 
 // Entry is what Qlik sent the browser to qlikgate with, after validation.
@@ -88,40 +88,9 @@ type Common struct {
 	Default bool `yaml:"default"`
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
 // Validate checks the common keys.
 func (c Common) Validate() error {
-	var errs []error
-	if c.ID == "" {
-		errs = append(errs, errors.New("id: required"))
-	} else if !idPattern.MatchString(c.ID) {
-		errs = append(errs, fmt.Errorf("id: %q is not allowed: use lower-case letters, digits, '-' and '_' (it appears in URLs as /t/{id}/)", c.ID))
-	}
-	if c.Kind == "" {
-		errs = append(errs, errors.New("kind: required"))
-	}
-	return errors.Join(errs...)
-}
-
-// Config is a kind-specific configuration block.
-type Config interface {
-	// Validate reports every problem, each error starting with the key it
-	// concerns (relative to the block), joined with errors.Join.
-	Validate() error
-}
-
-// Kind describes one kind of target: its configuration and how to open it.
-type Kind struct {
-	// Name is the value of `kind:` in the configuration.
-	Name string
-	// ConfigKey is the key of the kind's block ("sense", "qlikview", "cloud").
-	ConfigKey string
-	// NewConfig returns a pointer to a configuration with its defaults.
-	NewConfig func() Config
-	// Open builds the target: it loads certificates and keys and builds its
-	// HTTP client, without calling Qlik.
-	Open func(ctx context.Context, c Common, cfg Config, env Env) (Target, error)
+	return errors.Join(kind.ValidateCommon(c.ID, c.Kind, "it appears in URLs as /t/{id}/")...)
 }
 
 // Env is what a target learns about the running module when it opens.
@@ -132,24 +101,21 @@ type Env struct {
 	Log *slog.Logger
 }
 
-// Kinds is a set of target kinds, looked up by name.
-type Kinds []Kind
+// The target family's instances of the kind seam.
+type (
+	// Config is a kind-specific configuration block.
+	Config = kind.Config
+	// Kind describes one kind of target: its configuration and how to
+	// open it (loading certificates and keys and building its HTTP client,
+	// without calling Qlik).
+	Kind = kind.Kind[Common, Env, Target]
+	// Kinds is a set of target kinds, looked up by name.
+	Kinds = kind.Kinds[Common, Env, Target]
+)
 
-// Lookup returns the kind called name.
-func (ks Kinds) Lookup(name string) (Kind, bool) {
-	for _, k := range ks {
-		if k.Name == name {
-			return k, true
-		}
-	}
-	return Kind{}, false
-}
-
-// Names lists the kinds' names, for error messages.
-func (ks Kinds) Names() []string {
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = k.Name
-	}
-	return out
+// NewKind makes the Kind of a target package from its NewConfig and Open,
+// whose block type C it converts to once, for every kind; T implementing
+// Target is checked when the package compiles.
+func NewKind[C Config, T Target](name, configKey string, newConfig func() C, open func(context.Context, Common, C, Env) (T, error)) Kind {
+	return kind.New[Common, Env, Target](name, configKey, newConfig, open)
 }

@@ -140,7 +140,7 @@ func withAccessPoint(sim **qliksim.QlikView) option {
 		*sim = qv
 		cfg := qlikview.DefaultConfig()
 		cfg.WebTicketURL = qv.WebTicketURL()
-		tg, err := qlikview.Open(qlik.Common{ID: "qv", Kind: "qlikview"}, cfg, qlik.Env{PublicURL: publicURL, Log: log})
+		tg, err := qlikview.Open(context.Background(), qlik.Common{ID: "qv", Kind: "qlikview"}, cfg, qlik.Env{PublicURL: publicURL, Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}

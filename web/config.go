@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/qlikgate/qlikgate/internal/keyerr"
 )
 
 // ServerConfig is the `server:` block.
@@ -271,28 +273,11 @@ func parseNet(s string) (*net.IPNet, error) {
 // itself ("web: …") are left as they are.
 func keyed(prefix string, err error) error {
 	var out []error
-	for _, e := range flatten(err) {
-		if strings.HasPrefix(e.Error(), "web: ") {
-			out = append(out, e)
-		} else {
-			out = append(out, fmt.Errorf("%s%w", prefix, e))
+	for _, e := range keyerr.List(err) {
+		if !strings.HasPrefix(e.Error(), "web: ") {
+			e = keyerr.Prefix(prefix, e)
 		}
+		out = append(out, e)
 	}
 	return errors.Join(out...)
-}
-
-// flatten lists the errors inside (nested) errors.Join results.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	j, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return []error{err}
-	}
-	var out []error
-	for _, e := range j.Unwrap() {
-		out = append(out, flatten(e)...)
-	}
-	return out
 }

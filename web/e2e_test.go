@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -110,10 +111,10 @@ func newStack(t testing.TB, opts ...option) *stack {
 		}
 		return h
 	}
-	prov, err := static.Open(providers.Common{ID: "local"}, static.Config{Users: []static.User{
+	prov, err := static.Open(context.Background(), providers.Common{ID: "local"}, &static.Config{Users: []static.User{
 		{Username: "alice", PasswordHash: hash("alicepw"), Name: "Alice", Email: "alice@example.org", Groups: []string{"Sales", "EU"}},
 		{Username: "bob", PasswordHash: hash("bobpw")},
-	}}, log)
+	}}, providers.Env{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	cfg.ProxyRestURI = sim.ProxyRestURI()
 	cfg.ClientCertFile, cfg.ClientKeyFile, cfg.RootCAFile = files.ClientCert, files.ClientKey, files.Root
 	cfg.HubURL = sim.HubURL()
-	target, err := sense.OpenTicket(qlik.Common{ID: "sense"}, cfg, log)
+	target, err := sense.OpenTicket(context.Background(), qlik.Common{ID: "sense"}, cfg, qlik.Env{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	if su.https {
 		wc.Server.PublicURL = "https://" + ts.Listener.Addr().String() + "/"
 	}
-	sessTarget, err := sense.OpenSession(qlik.Common{ID: "session"}, sessCfg, wc.Server.PublicURL, log)
+	sessTarget, err := sense.OpenSession(context.Background(), qlik.Common{ID: "session"}, sessCfg, qlik.Env{PublicURL: wc.Server.PublicURL, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func (s *Server) loginView(st *state, flowID, selected string) view {
 		case providers.PasswordProvider:
 			v.PasswordProviders = append(v.PasswordProviders, pv)
 		case providers.RedirectProvider:
-			if a, ok := impl.(interface{ Available() bool }); ok {
+			if a, ok := impl.(providers.AvailabilityReporter); ok {
 				pv.Available = a.Available()
 			}
 			v.RedirectProviders = append(v.RedirectProviders, pv)
@@ -211,7 +211,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	start := time.Now()
 	var id providers.Identity
 	if len(username) > maxUsername || len(password) > maxPassword {
-		err = &providers.Failure{Reason: "input_too_long", Err: providers.ErrBadCredentials}
+		err = &providers.Failure{Reason: providers.ReasonInputTooLong, Err: providers.ErrBadCredentials}
 	} else {
 		id, err = pp.Login(ctx, username, password)
 	}

@@ -214,3 +214,18 @@ func TestFailureMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderTextsInCatalog: every reason the catalog translates points
+// at a message that exists (with its "_at" variant for a change link), so
+// a renamed message id cannot silently drop a provider's translation.
+func TestProviderTextsInCatalog(t *testing.T) {
+	ref := parseCatalog(t, referenceLanguage)
+	for reason, id := range providerTexts {
+		if _, ok := ref[id]; !ok {
+			t.Errorf("providerTexts[%s] = %s, which is not in %s.yaml", reason, id, referenceLanguage)
+		}
+	}
+	if _, ok := ref["provider.password_expired_at"]; !ok {
+		t.Errorf("provider.password_expired_at is not in %s.yaml", referenceLanguage)
+	}
+}

@@ -64,7 +64,7 @@ func withLDAP(s *ldaptest.Slapd, url string, mods ...func(*ldap.Config)) option 
 			m(cfg)
 		}
 		common := providers.Common{ID: "corp", Kind: "ldap", Label: "Company account", Directory: "CORP"}
-		p, err := ldap.Open(context.Background(), common, *cfg, providers.Env{Log: log})
+		p, err := ldap.Open(context.Background(), common, cfg, providers.Env{Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}

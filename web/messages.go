@@ -59,24 +59,21 @@ func throttledMessage(wait time.Duration) msg {
 	return msg{id: msgThrottledMinutes, count: int(math.Ceil(wait.Minutes()))}
 }
 
-// providerText is the message id for a refusal that a provider explains
-// to the user, by its machine-readable Failure.Reason, or "". Providers
-// write their UserText in English; the reason is the stable key to
-// translate it by.
-func providerText(reason string) string {
-	switch reason {
-	case "access_denied":
-		return "provider.access_denied"
-	case "domain_not_allowed", "group_not_allowed":
-		return "provider.not_allowed"
-	case "email_not_verified":
-		return "provider.email_not_verified"
-	case "logon_hours_restricted", "workstation_restricted", "account_disabled", "account_expired":
-		return "provider.account_restricted"
-	case "password_expired", "password_must_change":
-		return "provider.password_expired"
-	}
-	return ""
+// providerTexts are the message ids for the refusals that a provider
+// explains to the user, by their machine-readable Failure.Reason.
+// Providers write their UserText in English; the reason is the stable key
+// to translate it by, and being typed, a misspelt one does not compile.
+var providerTexts = map[providers.Reason]string{
+	providers.ReasonAccessDenied:          "provider.access_denied",
+	providers.ReasonDomainNotAllowed:      "provider.not_allowed",
+	providers.ReasonGroupNotAllowed:       "provider.not_allowed",
+	providers.ReasonEmailNotVerified:      "provider.email_not_verified",
+	providers.ReasonLogonHoursRestricted:  "provider.account_restricted",
+	providers.ReasonWorkstationRestricted: "provider.account_restricted",
+	providers.ReasonAccountDisabled:       "provider.account_restricted",
+	providers.ReasonAccountExpired:        "provider.account_restricted",
+	providers.ReasonPasswordExpired:       "provider.password_expired",
+	providers.ReasonPasswordMustChange:    "provider.password_expired",
 }
 
 // failureMessage is what the user is told about a refused login: the
@@ -87,7 +84,7 @@ func failureMessage(err error, fallback string) msg {
 	if !errors.As(err, &f) || f.UserText == "" {
 		return say(fallback)
 	}
-	id := providerText(f.Reason)
+	id := providerTexts[f.Reason]
 	switch {
 	case id == "":
 		return msg{raw: f.UserText}

@@ -76,7 +76,7 @@ func loginResult(err error) string {
 func failureReason(err error) string {
 	var f *providers.Failure
 	if errors.As(err, &f) {
-		return f.Reason
+		return string(f.Reason)
 	}
 	return ""
 }

@@ -28,7 +28,7 @@ func withOIDC(op *oidctest.OP, mod func(*oidc.Config)) option {
 			mod(cfg)
 		}
 		common := providers.Common{ID: "idp", Kind: "oidc", Label: "Sign in with Example ID", Directory: "OIDC"}
-		p, err := oidc.Open(context.Background(), common, *cfg, providers.Env{CallbackURL: callback, Log: log})
+		p, err := oidc.Open(context.Background(), common, cfg, providers.Env{CallbackURL: callback, Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,7 @@ func TestReadiness(t *testing.T) {
 	cfg.ProxyRestURI, cfg.HubURL = sim.ProxyRestURI(), sim.HubURL()
 	cfg.ClientCertFile, cfg.ClientKeyFile, cfg.RootCAFile = files.ClientCert, files.ClientKey, files.Root
 	cfg.Timeout = 2 * time.Second
-	tgt, err := sense.OpenTicket(qlik.Common{ID: "sense"}, cfg, slog.New(slog.DiscardHandler))
+	tgt, err := sense.OpenTicket(context.Background(), qlik.Common{ID: "sense"}, cfg, qlik.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,12 +20,6 @@ const redirectFlowTTL = 10 * time.Minute
 // hintParams are passed from the login URL to the identity provider.
 var hintParams = []string{"login_hint", "prompt"}
 
-// hintedAuth is implemented by redirect providers that pass hints such as
-// login_hint on to the identity provider.
-type hintedAuth interface {
-	AuthURLWithHints(state, nonce, codeVerifier string, hints url.Values) (string, error)
-}
-
 // handleRedirectStart sends the browser to a redirect provider (OIDC):
 // GET /login/{provider}?flow=… The state, nonce and PKCE verifier are kept
 // in the flow of this tab, so logins in several tabs do not clash.
@@ -55,10 +49,11 @@ func (s *Server) handleRedirectStart(c echo.Context) error {
 		authURL string
 		err     error
 	)
-	if h, ok := rp.(hintedAuth); ok && len(hints) > 0 {
-		authURL, err = h.AuthURLWithHints(f.Redirect.State, f.Redirect.Nonce, f.Redirect.Verifier, hints)
+	ctx := c.Request().Context()
+	if h, ok := rp.(providers.HintedRedirectProvider); ok && len(hints) > 0 {
+		authURL, err = h.AuthURLWithHints(ctx, f.Redirect.State, f.Redirect.Nonce, f.Redirect.Verifier, hints)
 	} else {
-		authURL, err = rp.AuthURL(f.Redirect.State, f.Redirect.Nonce, f.Redirect.Verifier)
+		authURL, err = rp.AuthURL(ctx, f.Redirect.State, f.Redirect.Nonce, f.Redirect.Verifier)
 	}
 	if err != nil {
 		f.Redirect = nil

@@ -89,14 +89,14 @@ func (p *pair) instance(t *testing.T, name string, checks func(web.Config) []che
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, err := static.Open(providers.Common{ID: "local"}, static.Config{Users: []static.User{{Username: "alice", PasswordHash: h}}}, log)
+	prov, err := static.Open(context.Background(), providers.Common{ID: "local"}, &static.Config{Users: []static.User{{Username: "alice", PasswordHash: h}}}, providers.Env{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tc := sense.DefaultConfig()
 	tc.ProxyRestURI, tc.HubURL = p.sim.ProxyRestURI(), p.sim.HubURL()
 	tc.ClientCertFile, tc.ClientKeyFile, tc.RootCAFile = p.files.ClientCert, p.files.ClientKey, p.files.Root
-	target, err := sense.OpenTicket(qlik.Common{ID: "sense"}, tc, log)
+	target, err := sense.OpenTicket(context.Background(), qlik.Common{ID: "sense"}, tc, qlik.Env{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 	"net/http"
@@ -73,7 +74,7 @@ func withQlikViewAt(qv **qliksim.QlikView, tlsOn bool) option {
 				t.Fatal(err)
 			}
 		}
-		tgt, err := qlikview.Open(qlik.Common{ID: "qv", Kind: "qlikview"}, cfg, qlik.Env{PublicURL: publicURL, Log: log})
+		tgt, err := qlikview.Open(context.Background(), qlik.Common{ID: "qv", Kind: "qlikview"}, cfg, qlik.Env{PublicURL: publicURL, Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +172,7 @@ func withSenseSite(sim **qliksim.Sense, hubTLS bool) option {
 			cfg.ClientCertFile, cfg.ClientKeyFile, cfg.RootCAFile = files.ClientCert, files.ClientKey, files.Root
 			cfg.HubURL = site.HubURL()
 			edit(cfg)
-			tgt, err := sense.OpenTicket(qlik.Common{ID: id, Kind: "sense-ticket"}, cfg, log)
+			tgt, err := sense.OpenTicket(context.Background(), qlik.Common{ID: id, Kind: "sense-ticket"}, cfg, qlik.Env{Log: log})
 			if err != nil {
 				t.Fatal(err)
 			}

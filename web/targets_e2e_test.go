@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -32,7 +33,7 @@ func withQlikView(qv **qliksim.QlikView) option {
 		cfg := qlikview.DefaultConfig()
 		cfg.WebTicketURL = sim.WebTicketURL()
 		cfg.LogoutURL = sim.LogoutPageURL() + "?next=" + url.QueryEscape(publicURL+"logout")
-		tgt, err := qlikview.Open(qlik.Common{ID: "qv", Kind: "qlikview"}, cfg, qlik.Env{PublicURL: publicURL, Log: log})
+		tgt, err := qlikview.Open(context.Background(), qlik.Common{ID: "qv", Kind: "qlikview"}, cfg, qlik.Env{PublicURL: publicURL, Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}

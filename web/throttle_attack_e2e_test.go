@@ -205,7 +205,7 @@ func TestClientThatHangsUpIsCounted(t *testing.T) {
 						t.Fatal(err)
 					}
 					common := providers.Common{ID: "corp", Kind: "static", Directory: "CORP"}
-					p, err := static.Open(common, static.Config{Users: []static.User{{Username: "alice", PasswordHash: h}}}, log)
+					p, err := static.Open(context.Background(), common, &static.Config{Users: []static.User{{Username: "alice", PasswordHash: h}}}, providers.Env{Log: log})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -137,7 +137,7 @@ func comparisonProviders(ctx context.Context, variant string, p moduleParts, log
 		users[i] = static.User{Username: u.name, PasswordHash: p.hash, Name: u.fullName, Groups: []string{"bench"}}
 	}
 	local := providers.Common{ID: staticProviderID, Kind: "static", Label: "Local account", Directory: staticDirectory}
-	st, err := static.Open(local, static.Config{Users: users}, log)
+	st, err := static.Open(ctx, local, &static.Config{Users: users}, providers.Env{Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("static provider: %w", err)
 	}
@@ -157,7 +157,8 @@ func comparisonProviders(ctx context.Context, variant string, p moduleParts, log
 			userBase: s.BaseDN, groupBase: "ou=groups," + s.BaseDN, timeout: 5 * time.Second, dialTimeout: 2 * time.Second,
 		}}), nil
 	}
-	lp, err := ldap.Open(ctx, corp, ldapConfig(p.dir), providers.Env{Log: log})
+	lc := ldapConfig(p.dir)
+	lp, err := ldap.Open(ctx, corp, &lc, providers.Env{Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("ldap provider: %w", err)
 	}
@@ -179,7 +180,7 @@ func comparisonTarget(variant string, p moduleParts, log *slog.Logger) (qlik.Tar
 	cfg := sense.DefaultConfig()
 	cfg.ProxyRestURI, cfg.HubURL = p.site.proxyRestURI(), p.site.hubURL()
 	cfg.ClientCertFile, cfg.ClientKeyFile, cfg.RootCAFile = p.site.files.ClientCert, p.site.files.ClientKey, p.site.files.Root
-	real, err := sense.OpenTicket(qlik.Common{ID: senseTargetID, Kind: "sense-ticket", Default: true}, cfg, log)
+	real, err := sense.OpenTicket(context.Background(), qlik.Common{ID: senseTargetID, Kind: "sense-ticket", Default: true}, cfg, qlik.Env{Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("sense target: %w", err)
 	}

@@ -29,7 +29,7 @@ type naiveLDAP struct {
 
 func (p *naiveLDAP) Login(ctx context.Context, username, password string) (providers.Identity, error) {
 	if username == "" || password == "" {
-		return providers.Identity{}, &providers.Failure{Reason: "empty", Err: providers.ErrBadCredentials}
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonEmptyPassword, Err: providers.ErrBadCredentials}
 	}
 	c, err := goldap.DialURL(p.url, goldap.DialWithTLSConfig(p.tls), goldap.DialWithDialer(&net.Dialer{Timeout: p.dialTimeout}))
 	if err != nil {
@@ -46,12 +46,12 @@ func (p *naiveLDAP) Login(ctx context.Context, username, password string) (provi
 		return providers.Identity{}, fmt.Errorf("%w: naive ldap: user search: %w", providers.ErrUnavailable, err)
 	}
 	if len(users.Entries) != 1 {
-		return providers.Identity{}, &providers.Failure{Reason: "unknown_user", Err: providers.ErrBadCredentials}
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonUnknownUser, Err: providers.ErrBadCredentials}
 	}
 	e := users.Entries[0]
 	if err := c.Bind(e.DN, password); err != nil {
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
-			return providers.Identity{}, &providers.Failure{Reason: "wrong_password", Err: providers.ErrBadCredentials}
+			return providers.Identity{}, &providers.Failure{Reason: providers.ReasonWrongPassword, Err: providers.ErrBadCredentials}
 		}
 		return providers.Identity{}, fmt.Errorf("%w: naive ldap: user bind: %w", providers.ErrUnavailable, err)
 	}

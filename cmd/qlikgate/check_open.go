@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 
 	"github.com/qlikgate/qlikgate/check"
 	"github.com/qlikgate/qlikgate/internal/config"
-	"github.com/qlikgate/qlikgate/providers"
-	"github.com/qlikgate/qlikgate/qlik"
+	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/web"
 )
 
@@ -23,21 +21,10 @@ func openForCheck(ctx context.Context, cfg *config.Config, log *slog.Logger) (su
 		subjects = append(subjects, check.Subject{Label: "server.tls", Diagnoser: serverTLS{tls: cfg.Server.TLS, publicURL: cfg.Server.PublicURL}})
 	}
 	subjects = append(subjects, web.SessionStoreChecks(cfg.Session)...)
-	for i, p := range cfg.Providers {
-		label := fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, p.Kind.Name)
-		env := providers.Env{CallbackURL: cfg.PublicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}
-		impl, err := p.Kind.Open(ctx, p.Common, p.Config, env)
-		subjects = append(subjects, subject(label, p.Kind.ConfigKey, impl, err))
-		if err == nil {
-			opened = append(opened, impl)
-		}
-	}
-	for i, t := range cfg.Targets {
-		label := fmt.Sprintf("targets[%d] %s (%s)", i, t.ID, t.Kind.Name)
-		tg, err := t.Kind.Open(ctx, t.Common, t.Config, qlik.Env{PublicURL: cfg.PublicURL(), Log: log.With("target", t.ID)})
-		subjects = append(subjects, subject(label, t.Kind.ConfigKey, tg, err))
-		if err == nil {
-			opened = append(opened, tg)
+	for _, op := range cfg.OpenEach(ctx, log) {
+		subjects = append(subjects, subject(op.Label, op.BlockKey, op.Impl, op.Err))
+		if op.Err == nil {
+			opened = append(opened, op.Impl)
 		}
 	}
 	return subjects, func() {
@@ -70,7 +57,7 @@ type openFailure struct {
 
 func (f openFailure) Diagnose(context.Context) []check.Result {
 	var out []check.Result
-	for _, e := range config.Prefixed("", f.err) {
+	for _, e := range keyerr.List(f.err) {
 		key, detail, ok := strings.Cut(e.Error(), ": ")
 		if !ok {
 			key, detail = "open", e.Error()

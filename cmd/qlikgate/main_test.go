@@ -231,7 +231,7 @@ func TestHashPassword(t *testing.T) {
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=1$") {
 		t.Fatalf("hash %q", h)
 	}
-	p, err := static.Open(providers.Common{ID: "local"}, static.Config{Users: []static.User{{Username: "u", PasswordHash: h}}}, slog.New(slog.DiscardHandler))
+	p, err := static.Open(context.Background(), providers.Common{ID: "local"}, &static.Config{Users: []static.User{{Username: "u", PasswordHash: h}}}, providers.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/qlikgate/qlikgate/check"
 	"github.com/qlikgate/qlikgate/internal/config"
-	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
 )
@@ -29,10 +26,10 @@ func (o *opened) checks(c *config.Config) []check.Subject {
 	}
 	out = append(out, web.SessionStoreChecks(c.Session)...)
 	for i, p := range o.providers {
-		out = append(out, subject(fmt.Sprintf("providers[%d] %s (%s)", i, p.ID, c.Providers[i].Kind.Name), c.Providers[i].Kind.ConfigKey, p.Impl, nil))
+		out = append(out, subject(c.ProviderLabel(i), c.Providers[i].Kind.ConfigKey, p.Impl, nil))
 	}
 	for i, t := range o.targets {
-		out = append(out, subject(fmt.Sprintf("targets[%d] %s (%s)", i, t.ID(), c.Targets[i].Kind.Name), c.Targets[i].Kind.ConfigKey, t, nil))
+		out = append(out, subject(c.TargetLabel(i), c.Targets[i].Kind.ConfigKey, t, nil))
 	}
 	return out
 }
@@ -58,24 +55,10 @@ func (o *opened) close(log *slog.Logger) {
 // openConfig builds every provider and target. Nothing listens yet, so a bad
 // certificate or key stops the start before any request is served.
 func openConfig(ctx context.Context, c *config.Config, log *slog.Logger) (*opened, error) {
-	var errs []error
-	o := &opened{}
-	for i, p := range c.Providers {
-		env := providers.Env{CallbackURL: c.PublicURL() + "callback/" + p.ID, Log: log.With("provider", p.ID)}
-		impl, err := p.Kind.Open(ctx, p.Common, p.Config, env)
-		if err != nil {
-			errs = append(errs, config.Prefixed(fmt.Sprintf("providers[%d].%s.", i, p.Kind.ConfigKey), err)...)
-			continue
-		}
-		o.providers = append(o.providers, web.Provider{Common: p.Common, Impl: impl})
+	provs, targets, err := c.Open(ctx, log)
+	o := &opened{targets: targets}
+	for _, p := range provs {
+		o.providers = append(o.providers, web.Provider{Common: p.Common, Impl: p.Impl})
 	}
-	for i, t := range c.Targets {
-		tg, err := t.Kind.Open(ctx, t.Common, t.Config, qlik.Env{PublicURL: c.PublicURL(), Log: log.With("target", t.ID)})
-		if err != nil {
-			errs = append(errs, config.Prefixed(fmt.Sprintf("targets[%d].%s.", i, t.Kind.ConfigKey), err)...)
-			continue
-		}
-		o.targets = append(o.targets, tg)
-	}
-	return o, errors.Join(errs...)
+	return o, err
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/qlikgate/qlikgate/internal/audit"
 	"github.com/qlikgate/qlikgate/internal/config"
+	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/web"
 )
 
@@ -126,7 +127,7 @@ func build(ctx context.Context, cfg *config.Config, state *web.State, log *slog.
 
 // printConfigError lists every problem on its own line.
 func printConfigError(w io.Writer, path string, err error) {
-	errs := config.Prefixed("", err)
+	errs := keyerr.List(err)
 	if len(errs) == 1 {
 		fmt.Fprintf(w, "qlikgate: %s: %v\n", path, errs[0])
 		return

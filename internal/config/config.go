@@ -11,9 +11,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
-	"github.com/qlikgate/qlikgate/providers"
-	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
 )
 
@@ -33,18 +32,6 @@ type Config struct {
 	Log       logConfig       `yaml:"log"`
 	Providers []providerEntry `yaml:"-"`
 	Targets   []targetEntry   `yaml:"-"`
-}
-
-type providerEntry struct {
-	providers.Common
-	Kind   providers.Kind
-	Config providers.Config
-}
-
-type targetEntry struct {
-	qlik.Common
-	Kind   qlik.Kind
-	Config qlik.Config
 }
 
 func defaultConfig() *Config {
@@ -79,8 +66,8 @@ func Parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Co
 	c := defaultConfig()
 	var provNode, targNode yaml.Node
 	d.decode(root, "", c, map[string]any{"providers": &provNode, "targets": &targNode})
-	c.Providers = decodeProviders(d, &provNode)
-	c.Targets = decodeTargets(d, &targNode)
+	c.Providers = providerFamily.decode(d, &provNode)
+	c.Targets = targetFamily.decode(d, &targNode)
 	// The default is relative and was not decoded, so not yet resolved;
 	// resolving a path from the file again changes nothing. Under systemd's
 	// StateDirectory= (and the container image, which sets the same
@@ -112,97 +99,20 @@ func items(d *decoder, n *yaml.Node, path string) []*yaml.Node {
 	return n.Content
 }
 
-func decodeProviders(d *decoder, n *yaml.Node) []providerEntry {
-	var out []providerEntry
-	for i, item := range items(d, n, "providers") {
-		path := fmt.Sprintf("providers[%d]", i)
-		var e providerEntry
-		kindName, _ := scalarAt(item, "kind")
-		k, ok := providerKinds.Lookup(kindName)
-		extra := map[string]any{}
-		if ok {
-			e.Kind, e.Config = k, k.NewConfig()
-			extra[k.ConfigKey] = e.Config
-		} else {
-			if kindName != "" {
-				d.errorf(path+".kind", "unknown kind %q (known: %s)", kindName, strings.Join(providerKinds.Names(), ", "))
-			}
-			// Accept every kind's block so one typo gives one error.
-			for _, k := range providerKinds {
-				extra[k.ConfigKey] = k.NewConfig()
-			}
-		}
-		d.decode(item, path, &e.Common, extra)
-		out = append(out, e)
-	}
-	return out
-}
-
-func decodeTargets(d *decoder, n *yaml.Node) []targetEntry {
-	var out []targetEntry
-	for i, item := range items(d, n, "targets") {
-		path := fmt.Sprintf("targets[%d]", i)
-		var e targetEntry
-		kindName, _ := scalarAt(item, "kind")
-		k, ok := targetKinds.Lookup(kindName)
-		extra := map[string]any{}
-		if ok {
-			e.Kind, e.Config = k, k.NewConfig()
-			extra[k.ConfigKey] = e.Config
-		} else {
-			if kindName != "" {
-				d.errorf(path+".kind", "unknown kind %q (known: %s)", kindName, strings.Join(targetKinds.Names(), ", "))
-			}
-			for _, k := range targetKinds {
-				extra[k.ConfigKey] = k.NewConfig()
-			}
-		}
-		d.decode(item, path, &e.Common, extra)
-		out = append(out, e)
-	}
-	return out
-}
-
 // validate runs every block's own validation and the cross-block rules.
 func (c *Config) validate() error {
 	var errs []error
-	errs = append(errs, Prefixed("server.", c.Server.Validate())...)
-	errs = append(errs, Prefixed("session.", c.Session.Validate())...)
-	errs = append(errs, Prefixed("security.", c.Security.Validate())...)
-	errs = append(errs, Prefixed("ui.", c.UI.Validate())...)
-	errs = append(errs, Prefixed("log.", c.Log.validate())...)
-	if len(c.Providers) == 0 {
-		errs = append(errs, errors.New("providers: at least one provider is required"))
-	}
-	seen := map[string]int{}
-	for i, p := range c.Providers {
-		path := fmt.Sprintf("providers[%d].", i)
-		errs = append(errs, Prefixed(path, p.Common.Validate())...)
-		if j, dup := seen[p.ID]; dup && p.ID != "" {
-			errs = append(errs, fmt.Errorf("%sid: %q is already used by providers[%d]", path, p.ID, j))
-		}
-		seen[p.ID] = i
-		if p.Config != nil {
-			errs = append(errs, Prefixed(path+p.Kind.ConfigKey+".", p.Config.Validate())...)
-		}
-	}
-	if len(c.Targets) == 0 {
-		errs = append(errs, errors.New("targets: at least one Qlik target is required"))
-	}
-	seen = map[string]int{}
+	errs = append(errs, keyerr.Prefix("server.", c.Server.Validate()))
+	errs = append(errs, keyerr.Prefix("session.", c.Session.Validate()))
+	errs = append(errs, keyerr.Prefix("security.", c.Security.Validate()))
+	errs = append(errs, keyerr.Prefix("ui.", c.UI.Validate()))
+	errs = append(errs, keyerr.Prefix("log.", c.Log.validate()))
+	errs = append(errs, providerFamily.validate(c.Providers)...)
+	errs = append(errs, targetFamily.validate(c.Targets)...)
 	var defaults []string
 	for i, t := range c.Targets {
-		path := fmt.Sprintf("targets[%d].", i)
-		errs = append(errs, Prefixed(path, t.Common.Validate())...)
-		if j, dup := seen[t.ID]; dup && t.ID != "" {
-			errs = append(errs, fmt.Errorf("%sid: %q is already used by targets[%d]", path, t.ID, j))
-		}
-		seen[t.ID] = i
-		if t.Default {
+		if t.Common.Default {
 			defaults = append(defaults, fmt.Sprintf("targets[%d]", i))
-		}
-		if t.Config != nil {
-			errs = append(errs, Prefixed(path+t.Kind.ConfigKey+".", t.Config.Validate())...)
 		}
 	}
 	switch {
@@ -217,11 +127,11 @@ func (c *Config) validate() error {
 // DefaultTarget is the id of the default target.
 func (c *Config) DefaultTarget() string {
 	for _, t := range c.Targets {
-		if t.Default {
-			return t.ID
+		if t.Common.Default {
+			return t.Common.ID
 		}
 	}
-	return c.Targets[0].ID
+	return c.Targets[0].Common.ID
 }
 
 // PublicURL is server.public_url with a trailing slash.
@@ -233,25 +143,9 @@ func (c *Config) PublicURL() string {
 func (c *Config) TargetKinds() map[string]string {
 	m := map[string]string{}
 	for _, t := range c.Targets {
-		m[t.ID] = t.Kind.Name
+		m[t.Common.ID] = t.Kind.Name
 	}
 	return m
-}
-
-// Prefixed splits a joined error and puts prefix before each part, so a
-// package's "client_cert_file: …" becomes "targets[0].sense.client_cert_file: …".
-func Prefixed(prefix string, err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, Prefixed(prefix, e)...)
-		}
-		return out
-	}
-	return []error{fmt.Errorf("%s%w", prefix, err)}
 }
 
 // logConfig is the `log:` block.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/static"
 	"github.com/qlikgate/qlikgate/qlik/sense"
 )
@@ -154,7 +155,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 		}
 	}
 	// The example's hash must parse but match no guessable password.
-	p, err := static.Open(c.Providers[0].Common, *c.Providers[0].Config.(*static.Config), slog.New(slog.DiscardHandler))
+	p, err := static.Open(context.Background(), c.Providers[0].Common, c.Providers[0].Config.(*static.Config), providers.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

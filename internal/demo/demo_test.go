@@ -53,7 +53,7 @@ func TestStartWritesAConfigurationTheLoaderAccepts(t *testing.T) {
 			}
 			var ids []string
 			for _, tg := range cfg.Targets {
-				ids = append(ids, tg.ID+"="+tg.Kind.Name)
+				ids = append(ids, tg.Common.ID+"="+tg.Kind.Name)
 			}
 			if got, want := strings.Join(ids, " "), "sense=sense-ticket sense-session=sense-session qv=qlikview cloud=cloud"; got != want {
 				t.Errorf("targets %s, want %s", got, want)

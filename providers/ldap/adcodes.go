@@ -41,29 +41,29 @@ func bindFailure(diagnostic, changeURL string, err error) *providers.Failure {
 	code := adSubCode(diagnostic)
 	switch code {
 	case "":
-		f.Reason = "wrong_password" // not AD: servers do not say more
+		f.Reason = providers.ReasonWrongPassword // not AD: servers do not say more
 	case "525":
-		f.Reason = "unknown_user"
+		f.Reason = providers.ReasonUnknownUser
 	case "52e":
-		f.Reason = "wrong_password"
+		f.Reason = providers.ReasonWrongPassword
 	case "530":
-		f.Reason, f.UserText = "logon_hours_restricted", textRestricted
+		f.Reason, f.UserText = providers.ReasonLogonHoursRestricted, textRestricted
 	case "531":
-		f.Reason, f.UserText = "workstation_restricted", textRestricted
+		f.Reason, f.UserText = providers.ReasonWorkstationRestricted, textRestricted
 	case "532":
-		f.Reason, f.UserText, f.ChangeURL = "password_expired", expiredText(changeURL), changeURL
+		f.Reason, f.UserText, f.ChangeURL = providers.ReasonPasswordExpired, expiredText(changeURL), changeURL
 	case "533":
-		f.Reason, f.UserText = "account_disabled", textRestricted
+		f.Reason, f.UserText = providers.ReasonAccountDisabled, textRestricted
 	case "701":
-		f.Reason, f.UserText = "account_expired", textRestricted
+		f.Reason, f.UserText = providers.ReasonAccountExpired, textRestricted
 	case "773":
-		f.Reason, f.UserText, f.ChangeURL = "password_must_change", expiredText(changeURL), changeURL
+		f.Reason, f.UserText, f.ChangeURL = providers.ReasonPasswordMustChange, expiredText(changeURL), changeURL
 	case "775":
 		// AD says "locked" whatever password was given, so telling the user
 		// would confirm that the account exists: same answer as a wrong password.
-		f.Reason = "account_locked"
+		f.Reason = providers.ReasonAccountLocked
 	default:
-		f.Reason = "bind_refused_" + code
+		f.Reason = providers.ReasonBindRefused + "_" + providers.Reason(code)
 	}
 	if err != nil {
 		f.Err = wrapBad(err)

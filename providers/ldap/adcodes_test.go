@@ -36,7 +36,7 @@ func TestBindFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		f := bindFailure(tt.diag, url, errors.New(tt.diag))
-		if f.Reason != tt.reason || f.UserText != tt.text || !errors.Is(f, providers.ErrBadCredentials) {
+		if string(f.Reason) != tt.reason || f.UserText != tt.text || !errors.Is(f, providers.ErrBadCredentials) {
 			t.Errorf("bindFailure(%q) = {%q, %q, %v}, want {%q, %q, ErrBadCredentials}", tt.diag, f.Reason, f.UserText, f.Err, tt.reason, tt.text)
 		}
 		// The address travels on its own too, for a translated message.

@@ -120,7 +120,7 @@ func openProvider(t testing.TB, cfg Config) (*Provider, *testlog.Buffer) {
 	t.Helper()
 	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	p, err := Open(context.Background(), providers.Common{ID: "corp", Kind: "ldap", Directory: "CORP"}, cfg, providers.Env{Log: log})
+	p, err := Open(context.Background(), providers.Common{ID: "corp", Kind: "ldap", Directory: "CORP"}, &cfg, providers.Env{Log: log})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -139,7 +139,7 @@ func wantFailure(t *testing.T, err error, reason, userText string) {
 	if !errors.As(err, &f) {
 		t.Fatalf("err = %v is not a *providers.Failure", err)
 	}
-	if f.Reason != reason || f.UserText != userText {
+	if string(f.Reason) != reason || f.UserText != userText {
 		t.Fatalf("failure = {reason %q, text %q}, want {reason %q, text %q}", f.Reason, f.UserText, reason, userText)
 	}
 }

@@ -23,14 +23,7 @@ import (
 )
 
 // Kind registers the LDAP provider under `kind: ldap`.
-var Kind = providers.Kind{
-	Name:      "ldap",
-	ConfigKey: "ldap",
-	NewConfig: func() providers.Config { return NewConfig() },
-	Open: func(ctx context.Context, c providers.Common, cfg providers.Config, env providers.Env) (any, error) {
-		return Open(ctx, c, *cfg.(*Config), env)
-	},
-}
+var Kind = providers.NewKind("ldap", "ldap", NewConfig, Open)
 
 // Provider checks passwords against an LDAP directory. It is safe for
 // concurrent use; Close releases its pooled connections.
@@ -52,7 +45,8 @@ type Provider struct {
 // Open checks the configuration and prepares the connection pools. It reads
 // ca_file but does not contact any server: an unreachable directory is
 // reported at login (and by Check).
-func Open(_ context.Context, c providers.Common, cfg Config, env providers.Env) (*Provider, error) {
+func Open(_ context.Context, c providers.Common, block *Config, env providers.Env) (*Provider, error) {
+	cfg := *block
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -117,18 +111,18 @@ func (p *Provider) Login(ctx context.Context, username, password string) (provid
 	l := p.cfg.Username.normalize(username)
 	switch {
 	case l.name == "":
-		return providers.Identity{}, &providers.Failure{Reason: "invalid_username", Err: providers.ErrBadCredentials}
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonInvalidName, Err: providers.ErrBadCredentials}
 	case l.foreign != "":
 		// Stripping it would let "X\erin" sign in as erin of this directory.
 		p.log.InfoContext(ctx, "ldap: refused a username of another domain or realm (username.domains, username.realms)",
 			"domain", truncate(l.foreign, 64))
-		return providers.Identity{}, &providers.Failure{Reason: "foreign_domain", Err: providers.ErrBadCredentials}
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonForeignDomain, Err: providers.ErrBadCredentials}
 	}
 	name := l.name
 	// A simple bind with an empty password is an "unauthenticated bind" that
 	// many servers answer with success: it must never reach a server.
 	if password == "" {
-		return providers.Identity{}, &providers.Failure{Reason: "empty_password", Err: providers.ErrBadCredentials}
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonEmptyPassword, Err: providers.ErrBadCredentials}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()

@@ -42,12 +42,12 @@ func (p *Provider) findUser(ctx context.Context, c *conn, name string) (*ldap.En
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || (err == nil && len(res.Entries) > 1):
 		p.log.WarnContext(ctx, "ldap: the user filter matches several entries: refusing the login", "filter", filter, "base", p.cfg.UserBase)
-		return nil, &providers.Failure{Reason: "ambiguous_user", Err: providers.ErrBadCredentials}
+		return nil, &providers.Failure{Reason: providers.ReasonAmbiguousUser, Err: providers.ErrBadCredentials}
 	case err != nil:
 		return nil, fmt.Errorf("ldap: search %q in %q: %w", filter, p.cfg.UserBase, err)
 	case len(res.Entries) == 0:
 		p.log.DebugContext(ctx, "ldap: no such user", "filter", filter)
-		return nil, &providers.Failure{Reason: "unknown_user", Err: providers.ErrBadCredentials}
+		return nil, &providers.Failure{Reason: providers.ReasonUnknownUser, Err: providers.ErrBadCredentials}
 	}
 	p.log.DebugContext(ctx, "ldap: user found", "dn", res.Entries[0].DN, "url", c.server.url)
 	return res.Entries[0], nil
@@ -74,7 +74,7 @@ func (p *Provider) bindUser(ctx context.Context, dn, password string) error {
 			ldap.LDAPResultUnwillingToPerform):
 			// Policies (e.g. OpenLDAP's ppolicy, restricted accounts) refuse the
 			// user without saying anything the user may see.
-			f := &providers.Failure{Reason: "bind_refused", Err: wrapBad(err)}
+			f := &providers.Failure{Reason: providers.ReasonBindRefused, Err: wrapBad(err)}
 			p.log.InfoContext(ctx, "ldap: user bind refused", "dn", dn, "reason", f.Reason, "cause", err.Error(), "url", c.server.url)
 			return f
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired):
@@ -89,7 +89,7 @@ func (p *Provider) bindUser(ctx context.Context, dn, password string) error {
 func (p *Provider) identity(ctx context.Context, c *conn, e *ldap.Entry) (providers.Identity, error) {
 	rawID := e.GetEqualFoldAttributeValue(p.cfg.UserIDAttribute)
 	if strings.TrimSpace(rawID) == "" {
-		return providers.Identity{}, &providers.Failure{Reason: "missing_user_id",
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonMissingUserID,
 			Err: unavailable("ldap: %q has no %s attribute (user_id_attribute)", e.DN, p.cfg.UserIDAttribute)}
 	}
 	id := providers.Identity{

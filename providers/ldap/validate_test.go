@@ -108,7 +108,7 @@ func TestValidateReportsEverything(t *testing.T) {
 // reports an unreadable ca_file by its key.
 func TestOpenNeedsNoNetwork(t *testing.T) {
 	cfg := *validConfig(func(c *Config) { c.URLs = []string{"ldaps://no-such-host.invalid"} })
-	p, err := Open(context.Background(), providers.Common{ID: "corp"}, cfg, providers.Env{})
+	p, err := Open(context.Background(), providers.Common{ID: "corp"}, &cfg, providers.Env{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestOpenNeedsNoNetwork(t *testing.T) {
 	}
 	for file, want := range map[string]string{filepath.Join(dir, "missing.pem"): "ca_file: open", notPEM: "ca_file: " + notPEM + " contains no PEM certificate"} {
 		cfg.CAFile = file
-		if _, err := Open(context.Background(), providers.Common{ID: "corp"}, cfg, providers.Env{}); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := Open(context.Background(), providers.Common{ID: "corp"}, &cfg, providers.Env{}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Open with ca_file %s = %v, want %q", file, err, want)
 		}
 	}

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
@@ -56,7 +57,7 @@ func TestAuthURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := p.AuthURLWithHints(f.state, f.nonce, f.verifier, tt.hints)
+			raw, err := p.AuthURLWithHints(context.Background(), f.state, f.nonce, f.verifier, tt.hints)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +94,7 @@ func TestAuthURLRefusesBadFlowValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := p.AuthURL(tt.state, tt.nonce, tt.verifier)
+			_, err := p.AuthURL(context.Background(), tt.state, tt.nonce, tt.verifier)
 			if err == nil || errors.Is(err, providers.ErrUnavailable) {
 				t.Fatalf("err = %v, want a programming error", err)
 			}

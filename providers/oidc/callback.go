@@ -37,17 +37,17 @@ func (p *Provider) Callback(ctx context.Context, q url.Values, nonce, codeVerifi
 	}
 	// RFC 9207: an issuer that names itself must be ours (mix-up defence).
 	if iss := q.Get("iss"); iss != "" && iss != p.cfg.Issuer {
-		return providers.Identity{}, failure("issuer_mismatch",
+		return providers.Identity{}, failure(providers.ReasonIssuerMismatch,
 			fmt.Errorf("%w: the callback names issuer %q, expected %q", ErrIssuerError, clean(iss, 200), p.cfg.Issuer))
 	}
 	code := q.Get("code")
 	if code == "" {
-		return providers.Identity{}, failure("missing_code", fmt.Errorf("%w: the callback has neither code nor error", ErrCodeExchange))
+		return providers.Identity{}, failure(providers.ReasonMissingCode, fmt.Errorf("%w: the callback has neither code nor error", ErrCodeExchange))
 	}
 	if nonce == "" || codeVerifier == "" {
-		return providers.Identity{}, failure("missing_flow", errors.New("oidc: Callback needs the flow's nonce and code verifier"))
+		return providers.Identity{}, failure(providers.ReasonMissingFlow, errors.New("oidc: Callback needs the flow's nonce and code verifier"))
 	}
-	d, err := p.ready()
+	d, err := p.ready(ctx)
 	if err != nil {
 		return providers.Identity{}, err
 	}
@@ -78,11 +78,11 @@ func issuerError(q url.Values) error {
 	}
 	switch code {
 	case "access_denied":
-		return refusal("access_denied", textDenied, err)
+		return refusal(providers.ReasonAccessDenied, textDenied, err)
 	case "temporarily_unavailable", "server_error":
 		return unavailable("oidc: the identity provider", err)
 	}
-	return failure("issuer_error", err)
+	return failure(providers.ReasonIssuerError, err)
 }
 
 // exchangeError classifies a failed token request. The code and verifier
@@ -99,51 +99,51 @@ func exchangeError(err error) error {
 		if status >= http.StatusInternalServerError {
 			return unavailable("oidc: token endpoint", cause)
 		}
-		return failure("code_exchange_failed", cause)
+		return failure(providers.ReasonCodeExchange, cause)
 	}
 	if unreachable(err) {
 		return unavailable("oidc: token endpoint", err)
 	}
-	return failure("code_exchange_failed", fmt.Errorf("%w: %w", ErrCodeExchange, err))
+	return failure(providers.ReasonCodeExchange, fmt.Errorf("%w: %w", ErrCodeExchange, err))
 }
 
 // verify checks the ID token of the token response and returns its claims.
 func (p *Provider) verify(ctx context.Context, d *discovered, tok *oauth2.Token, nonce string) (claims, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return nil, failure("missing_id_token", fmt.Errorf("%w: the token response has no id_token (is openid among the scopes?)", ErrInvalidToken))
+		return nil, failure(providers.ReasonMissingIDToken, fmt.Errorf("%w: the token response has no id_token (is openid among the scopes?)", ErrInvalidToken))
 	}
 	idt, err := d.verifier.Verify(ctx, raw)
 	if err != nil {
 		var expired *gooidc.TokenExpiredError
 		if errors.As(err, &expired) {
-			return nil, failure("token_expired", fmt.Errorf("%w: expired at %s (check the clocks of qlikgate and the identity provider)",
+			return nil, failure(providers.ReasonTokenExpired, fmt.Errorf("%w: expired at %s (check the clocks of qlikgate and the identity provider)",
 				ErrInvalidToken, expired.Expiry.UTC().Format("2006-01-02T15:04:05Z")))
 		}
-		return nil, failure("token_invalid", fmt.Errorf("%w: %w", ErrInvalidToken, err))
+		return nil, failure(providers.ReasonTokenInvalid, fmt.Errorf("%w: %w", ErrInvalidToken, err))
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
-		return nil, failure("nonce_mismatch", fmt.Errorf("%w: the nonce is not the one of this flow", ErrInvalidToken))
+		return nil, failure(providers.ReasonNonceMismatch, fmt.Errorf("%w: the nonce is not the one of this flow", ErrInvalidToken))
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-			return nil, failure("token_invalid", fmt.Errorf("%w: at_hash: %w", ErrInvalidToken, err))
+			return nil, failure(providers.ReasonTokenInvalid, fmt.Errorf("%w: at_hash: %w", ErrInvalidToken, err))
 		}
 	}
 	var payload json.RawMessage
 	if err := idt.Claims(&payload); err != nil {
-		return nil, failure("token_invalid", fmt.Errorf("%w: %w", ErrInvalidToken, err))
+		return nil, failure(providers.ReasonTokenInvalid, fmt.Errorf("%w: %w", ErrInvalidToken, err))
 	}
 	c, err := decodeClaims(payload)
 	if err != nil {
-		return nil, failure("token_invalid", fmt.Errorf("%w: %w", ErrInvalidToken, err))
+		return nil, failure(providers.ReasonTokenInvalid, fmt.Errorf("%w: %w", ErrInvalidToken, err))
 	}
 	// OIDC Core §3.1.3.7: with several audiences, azp must be us.
 	if azp, ok := c.str("azp"); ok && len(idt.Audience) > 1 && azp != p.cfg.ClientID {
-		return nil, failure("token_invalid", fmt.Errorf("%w: authorized party %q is not this client", ErrInvalidToken, clean(azp, 200)))
+		return nil, failure(providers.ReasonTokenInvalid, fmt.Errorf("%w: authorized party %q is not this client", ErrInvalidToken, clean(azp, 200)))
 	}
 	if idt.Subject == "" {
-		return nil, failure("token_invalid", fmt.Errorf("%w: no sub claim", ErrInvalidToken))
+		return nil, failure(providers.ReasonTokenInvalid, fmt.Errorf("%w: no sub claim", ErrInvalidToken))
 	}
 	return c, nil
 }
@@ -183,25 +183,25 @@ func (p *Provider) configuredClaims() []string {
 // §5.3.2), or a token substitution could sign in someone else.
 func (p *Provider) addUserInfo(ctx context.Context, d *discovered, tok *oauth2.Token, c claims) error {
 	if !d.userinfo {
-		return failure("userinfo_failed", fmt.Errorf("%w: userinfo: always, but the issuer has no userinfo endpoint", ErrClaims))
+		return failure(providers.ReasonUserinfo, fmt.Errorf("%w: userinfo: always, but the issuer has no userinfo endpoint", ErrClaims))
 	}
 	ui, err := d.op.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
 		if unreachable(err) {
 			return unavailable("oidc: userinfo endpoint", err)
 		}
-		return failure("userinfo_failed", fmt.Errorf("%w: userinfo: %w", ErrClaims, err))
+		return failure(providers.ReasonUserinfo, fmt.Errorf("%w: userinfo: %w", ErrClaims, err))
 	}
 	var payload json.RawMessage
 	if err := ui.Claims(&payload); err != nil {
-		return failure("userinfo_failed", fmt.Errorf("%w: userinfo: %w", ErrClaims, err))
+		return failure(providers.ReasonUserinfo, fmt.Errorf("%w: userinfo: %w", ErrClaims, err))
 	}
 	extra, err := decodeClaims(payload)
 	if err != nil {
-		return failure("userinfo_failed", fmt.Errorf("%w: userinfo: %w", ErrClaims, err))
+		return failure(providers.ReasonUserinfo, fmt.Errorf("%w: userinfo: %w", ErrClaims, err))
 	}
 	if sub, _ := c.str("sub"); ui.Subject != sub {
-		return failure("userinfo_subject_mismatch", fmt.Errorf("%w: userinfo is about subject %q, the ID token about %q", ErrClaims, clean(ui.Subject, 200), sub))
+		return failure(providers.ReasonUserinfoOther, fmt.Errorf("%w: userinfo is about subject %q, the ID token about %q", ErrClaims, clean(ui.Subject, 200), sub))
 	}
 	c.merge(extra)
 	return nil

@@ -329,7 +329,7 @@ func TestCallbackIssuerErrors(t *testing.T) {
 		}
 	})
 	t.Run("login_required from the OP for prompt=none", func(t *testing.T) {
-		authURL, err := p.AuthURLWithHints(f.state, f.nonce, f.verifier, url.Values{"prompt": {"none"}})
+		authURL, err := p.AuthURLWithHints(context.Background(), f.state, f.nonce, f.verifier, url.Values{"prompt": {"none"}})
 		if err != nil {
 			t.Fatal(err)
 		}

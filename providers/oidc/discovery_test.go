@@ -27,7 +27,7 @@ func TestIssuerDownAtStart(t *testing.T) {
 		t.Errorf("Open took %v with the issuer down; it must not block", d)
 	}
 	f := newFlow()
-	_, err := p.AuthURL(f.state, f.nonce, f.verifier)
+	_, err := p.AuthURL(context.Background(), f.state, f.nonce, f.verifier)
 	if !errors.Is(err, providers.ErrUnavailable) || !strings.Contains(err.Error(), "dial tcp") {
 		t.Fatalf("AuthURL with the issuer down: err = %v, want ErrUnavailable with the cause", err)
 	}
@@ -41,7 +41,7 @@ func TestIssuerDownAtStart(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the provider did not become available after the issuer came back")
 		}
-		_, _ = p.AuthURL(f.state, f.nonce, f.verifier) // a user clicking makes the loop retry early
+		_, _ = p.AuthURL(context.Background(), f.state, f.nonce, f.verifier) // a user clicking makes the loop retry early
 		time.Sleep(10 * time.Millisecond)
 	}
 	id, err := signIn(t, op, p, "alice", "alicepass")

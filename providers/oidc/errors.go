@@ -43,11 +43,11 @@ const (
 	textEmailNotVerified = "Your e-mail address is not verified with the identity provider."
 )
 
-func failure(reason string, err error) error {
+func failure(reason providers.Reason, err error) error {
 	return &providers.Failure{Reason: reason, Err: err}
 }
 
-func refusal(reason, userText string, err error) error {
+func refusal(reason providers.Reason, userText string, err error) error {
 	return &providers.Failure{Reason: reason, UserText: userText, Err: err}
 }
 
@@ -70,5 +70,5 @@ func clean(s string, max int) string {
 
 // unavailable wraps err so it matches providers.ErrUnavailable.
 func unavailable(what string, err error) error {
-	return failure("issuer_unavailable", fmt.Errorf("%s: %w: %w", what, providers.ErrUnavailable, err))
+	return failure(providers.ReasonIssuerDown, fmt.Errorf("%s: %w: %w", what, providers.ErrUnavailable, err))
 }

@@ -70,7 +70,7 @@ func openProvider(t *testing.T, cfg Config) *Provider {
 func login(t *testing.T, op *oidctest.OP, p *Provider, user, password string) (url.Values, flow) {
 	t.Helper()
 	f := newFlow()
-	authURL, err := p.AuthURL(f.state, f.nonce, f.verifier)
+	authURL, err := p.AuthURL(context.Background(), f.state, f.nonce, f.verifier)
 	if err != nil {
 		t.Fatalf("AuthURL: %v", err)
 	}
@@ -95,7 +95,7 @@ func wantFailure(t *testing.T, err error, reason string, sentinel error) *provid
 		t.Fatalf("err = %v, want a *providers.Failure %q", err, reason)
 	}
 	t.Logf("refused as expected: %v", err)
-	if f.Reason != reason {
+	if string(f.Reason) != reason {
 		t.Errorf("reason = %q, want %q (err: %v)", f.Reason, reason, err)
 	}
 	if !errors.Is(err, sentinel) {

@@ -64,16 +64,16 @@ func (p *Provider) userID(c claims) (string, error) {
 	v = strings.TrimSpace(v)
 	switch {
 	case !ok || v == "":
-		return "", failure("missing_user_id", fmt.Errorf("%w: the claim %q (user_id_claim) is missing or not a string", ErrClaims, claim))
+		return "", failure(providers.ReasonMissingUserID, fmt.Errorf("%w: the claim %q (user_id_claim) is missing or not a string", ErrClaims, claim))
 	case strings.ContainsRune(v, '\\') || strings.ContainsFunc(v, isControl):
-		return "", failure("invalid_user_id", fmt.Errorf("%w: the claim %q (user_id_claim) has a backslash or control character, which a Qlik UserId cannot hold: %q", ErrClaims, claim, clean(v, 100)))
+		return "", failure(providers.ReasonInvalidUserID, fmt.Errorf("%w: the claim %q (user_id_claim) has a backslash or control character, which a Qlik UserId cannot hold: %q", ErrClaims, claim, clean(v, 100)))
 	case len(v) > maxUserID:
-		return "", failure("invalid_user_id", fmt.Errorf("%w: the claim %q (user_id_claim) is longer than %d bytes", ErrClaims, claim, maxUserID))
+		return "", failure(providers.ReasonInvalidUserID, fmt.Errorf("%w: the claim %q (user_id_claim) is longer than %d bytes", ErrClaims, claim, maxUserID))
 	}
 	// A user id taken from an e-mail address the issuer itself says is not
 	// verified could be anybody's.
 	if (claim == p.cfg.EmailClaim || claim == "email") && !p.emailVerified(c) {
-		return "", refusal("email_not_verified", textEmailNotVerified,
+		return "", refusal(providers.ReasonEmailNotVerified, textEmailNotVerified,
 			fmt.Errorf("%w: user_id_claim is the e-mail address, which the issuer does not say is verified (see assume_email_verified)", ErrNotAllowed))
 	}
 	if p.cfg.UserIDLowercase {
@@ -118,14 +118,14 @@ func (p *Provider) emailVerified(c claims) bool {
 // admit applies require_verified_email, allowed_domains and allowed_groups.
 func (p *Provider) admit(c claims, id providers.Identity) error {
 	if p.cfg.RequireVerifiedEmail && (id.Email == "" || !id.EmailVerified) {
-		return refusal("email_not_verified", textEmailNotVerified,
+		return refusal(providers.ReasonEmailNotVerified, textEmailNotVerified,
 			fmt.Errorf("%w: require_verified_email is set and the e-mail is missing or not verified", ErrNotAllowed))
 	}
 	if len(p.cfg.AllowedDomains) > 0 {
 		_, domain, _ := strings.Cut(id.Email, "@")
 		// An unverified address proves nothing about the domain.
 		if !id.EmailVerified || !slices.Contains(p.cfg.AllowedDomains, strings.ToLower(domain)) {
-			return refusal("domain_not_allowed", textNotAllowed,
+			return refusal(providers.ReasonDomainNotAllowed, textNotAllowed,
 				fmt.Errorf("%w: e-mail domain %q (verified: %t) is not an allowed domain", ErrNotAllowed, clean(domain, 100), id.EmailVerified))
 		}
 	}
@@ -137,7 +137,7 @@ func (p *Provider) admit(c claims, id providers.Identity) error {
 				why = "Entra ID left the groups out of the token (groups overage)"
 			}
 		}
-		return refusal("group_not_allowed", textNotAllowed, fmt.Errorf("%w: %s", ErrNotAllowed, why))
+		return refusal(providers.ReasonGroupNotAllowed, textNotAllowed, fmt.Errorf("%w: %s", ErrNotAllowed, why))
 	}
 	return nil
 }

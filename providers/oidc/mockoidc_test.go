@@ -32,7 +32,7 @@ func TestMockOIDC(t *testing.T) {
 	// mockoidc redirects straight back with a code: no login page.
 	authorize := func(t *testing.T, f flow) *http.Response {
 		t.Helper()
-		authURL, err := p.AuthURL(f.state, f.nonce, f.verifier)
+		authURL, err := p.AuthURL(context.Background(), f.state, f.nonce, f.verifier)
 		if err != nil {
 			t.Fatal(err)
 		}

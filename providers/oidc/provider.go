@@ -38,14 +38,7 @@ import (
 )
 
 // Kind registers the provider under `kind: oidc`.
-var Kind = providers.Kind{
-	Name:      "oidc",
-	ConfigKey: "oidc",
-	NewConfig: func() providers.Config { return NewConfig() },
-	Open: func(ctx context.Context, c providers.Common, cfg providers.Config, env providers.Env) (any, error) {
-		return Open(ctx, c, *cfg.(*Config), env)
-	},
-}
+var Kind = providers.NewKind("oidc", "oidc", NewConfig, Open)
 
 // Provider signs users in with one OpenID Connect issuer. It implements
 // providers.RedirectProvider and io.Closer.
@@ -76,8 +69,8 @@ const retryMin, retryMax = 2 * time.Second, time.Minute
 // background. It does not need the issuer to be up: until discovery
 // succeeds, Available is false and AuthURL returns an error matching
 // providers.ErrUnavailable.
-func Open(ctx context.Context, c providers.Common, cfg Config, env providers.Env) (*Provider, error) {
-	return open(ctx, c, cfg, env, backoff{min: retryMin, max: retryMax})
+func Open(ctx context.Context, c providers.Common, cfg *Config, env providers.Env) (*Provider, error) {
+	return open(ctx, c, *cfg, env, backoff{min: retryMin, max: retryMax})
 }
 
 func open(ctx context.Context, _ providers.Common, cfg Config, env providers.Env, retry backoff) (*Provider, error) {
@@ -172,8 +165,8 @@ func (p *Provider) nudge() {
 // callback. If discovery has not succeeded yet the error matches
 // providers.ErrUnavailable; the first call after Open waits for the first
 // discovery attempt (at most `timeout`).
-func (p *Provider) AuthURL(state, nonce, codeVerifier string) (string, error) {
-	return p.AuthURLWithHints(state, nonce, codeVerifier, nil)
+func (p *Provider) AuthURL(ctx context.Context, state, nonce, codeVerifier string) (string, error) {
+	return p.AuthURLWithHints(ctx, state, nonce, codeVerifier, nil)
 }
 
 // AuthURLWithHints is AuthURL with hints for this one sign-in, typically the
@@ -186,14 +179,14 @@ func (p *Provider) AuthURL(state, nonce, codeVerifier string) (string, error) {
 //
 // Other keys, and values that are not acceptable, are ignored: hints come
 // from the browser and must never make a sign-in fail.
-func (p *Provider) AuthURLWithHints(state, nonce, codeVerifier string, hints url.Values) (string, error) {
+func (p *Provider) AuthURLWithHints(ctx context.Context, state, nonce, codeVerifier string, hints url.Values) (string, error) {
 	if state == "" || nonce == "" {
 		return "", errors.New("oidc: AuthURL needs a state and a nonce")
 	}
 	if !validVerifier(codeVerifier) {
 		return "", errors.New("oidc: the PKCE code verifier must be 43–128 characters of A–Z a–z 0–9 - . _ ~ (RFC 7636)")
 	}
-	d, err := p.ready()
+	d, err := p.ready(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -231,7 +224,7 @@ func validVerifier(v string) bool {
 
 // ready returns the discovery result, waiting for the first attempt if it
 // is still running, so a login right after start-up does not fail needlessly.
-func (p *Provider) ready() (*discovered, error) {
+func (p *Provider) ready(ctx context.Context) (*discovered, error) {
 	if d := p.disc.Load(); d != nil {
 		return d, nil
 	}
@@ -240,6 +233,10 @@ func (p *Provider) ready() (*discovered, error) {
 	select {
 	case <-p.firstDone:
 	case <-t.C:
+	case <-ctx.Done():
+		// The browser left: no reason to keep its request waiting for
+		// the first discovery.
+		return nil, unavailable(fmt.Sprintf("oidc: issuer %s", p.cfg.Issuer), ctx.Err())
 	}
 	if d := p.disc.Load(); d != nil {
 		return d, nil

@@ -22,7 +22,7 @@ func TestCAFile(t *testing.T) {
 		cfg.CAFile = op.CAFile()
 		p := openProvider(t, cfg)
 		f := newFlow()
-		authURL, err := p.AuthURL(f.state, f.nonce, f.verifier)
+		authURL, err := p.AuthURL(context.Background(), f.state, f.nonce, f.verifier)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestCAFile(t *testing.T) {
 			cfg.CAFile = tc.caFile
 			p := openProvider(t, cfg)
 			f := newFlow()
-			_, err := p.AuthURL(f.state, f.nonce, f.verifier)
+			_, err := p.AuthURL(context.Background(), f.state, f.nonce, f.verifier)
 			if !errors.Is(err, providers.ErrUnavailable) || !strings.Contains(err.Error(), "certificate") {
 				t.Fatalf("err = %v, want ErrUnavailable caused by the certificate", err)
 			}
@@ -55,7 +55,7 @@ func TestCAFile(t *testing.T) {
 		for _, file := range []string{filepath.Join(t.TempDir(), "missing.pem"), notPEM} {
 			cfg := newClient(t, op, nil)
 			cfg.CAFile = file
-			_, err := Open(context.Background(), providers.Common{ID: "idp"}, cfg, providers.Env{CallbackURL: callbackURL})
+			_, err := Open(context.Background(), providers.Common{ID: "idp"}, &cfg, providers.Env{CallbackURL: callbackURL})
 			if err == nil || !strings.HasPrefix(err.Error(), "ca_file: ") {
 				t.Errorf("Open with ca_file %s: err = %v, want a ca_file error", filepath.Base(file), err)
 			}

@@ -19,9 +19,9 @@ func BenchmarkLoginDefaultArgon2(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := static.Open(providers.Common{ID: "local"}, static.Config{Users: []static.User{
+	p, err := static.Open(context.Background(), providers.Common{ID: "local"}, &static.Config{Users: []static.User{
 		{Username: "alice", PasswordHash: hash},
-	}}, slog.New(slog.DiscardHandler))
+	}}, providers.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func TestDiagnose(t *testing.T) {
 		{Username: "weak-bcrypt", PasswordHash: string(weakBcrypt)},
 		{Username: "bcrypt", PasswordHash: string(strongBcrypt)},
 	}
-	p, err := Open(providers.Common{ID: "local"}, Config{Users: users}, slog.New(slog.DiscardHandler))
+	p, err := Open(context.Background(), providers.Common{ID: "local"}, &Config{Users: users}, providers.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

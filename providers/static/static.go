@@ -16,14 +16,10 @@ import (
 )
 
 // Kind registers the static provider under `kind: static`.
-var Kind = providers.Kind{
-	Name:      "static",
-	ConfigKey: "static",
-	NewConfig: func() providers.Config { return &Config{} },
-	Open: func(_ context.Context, c providers.Common, cfg providers.Config, env providers.Env) (any, error) {
-		return Open(c, *cfg.(*Config), env.Log)
-	},
-}
+var Kind = providers.NewKind("static", "static", NewConfig, Open)
+
+// NewConfig returns an empty `static:` block: there are no defaults.
+func NewConfig() *Config { return &Config{} }
 
 // Config is the `static:` block of a provider.
 type Config struct {
@@ -119,7 +115,12 @@ type account struct {
 }
 
 // Open parses every hash once, so a login never fails on a bad config.
-func Open(c providers.Common, cfg Config, log *slog.Logger) (*Provider, error) {
+func Open(_ context.Context, c providers.Common, block *Config, env providers.Env) (*Provider, error) {
+	cfg := *block
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -150,6 +151,11 @@ func Open(c providers.Common, cfg Config, log *slog.Logger) (*Provider, error) {
 // Login checks the password. An unknown user and a wrong password return the
 // same error after the same work.
 func (p *Provider) Login(ctx context.Context, username, password string) (providers.Identity, error) {
+	// select picks at random among ready cases: without this, a request
+	// already gone would still get a free slot half of the time.
+	if err := ctx.Err(); err != nil {
+		return providers.Identity{}, fmt.Errorf("static: %w: %w", providers.ErrUnavailable, err)
+	}
 	select {
 	case p.slots <- struct{}{}:
 		defer func() { <-p.slots }()
@@ -164,9 +170,9 @@ func (p *Provider) Login(ctx context.Context, username, password string) (provid
 	ok := h.verify(password)
 	switch {
 	case !known:
-		return providers.Identity{}, &providers.Failure{Reason: "unknown_user", Err: providers.ErrBadCredentials}
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonUnknownUser, Err: providers.ErrBadCredentials}
 	case password == "" || !ok:
-		return providers.Identity{}, &providers.Failure{Reason: "wrong_password", Err: providers.ErrBadCredentials}
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonWrongPassword, Err: providers.ErrBadCredentials}
 	}
 	return providers.Identity{
 		Subject:    acct.Username,

@@ -33,7 +33,7 @@ func TestLogin(t *testing.T) {
 		{Username: "Alice", PasswordHash: mustHash(t, "alicepw"), Name: "Alice A", Email: "alice@example.org", Groups: []string{"Sales", "EU"}},
 		{Username: "bob", PasswordHash: string(bc)},
 	}}
-	p, err := Open(providers.Common{ID: "local"}, cfg, slog.New(slog.DiscardHandler))
+	p, err := Open(context.Background(), providers.Common{ID: "local"}, &cfg, providers.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestLogin(t *testing.T) {
 					t.Fatalf("err = %v, want ErrBadCredentials", err)
 				}
 				var f *providers.Failure
-				if !errors.As(err, &f) || f.Reason != tt.wantReason || f.UserText != "" {
+				if !errors.As(err, &f) || string(f.Reason) != tt.wantReason || f.UserText != "" {
 					t.Fatalf("failure = %+v, want reason %q and no user text", f, tt.wantReason)
 				}
 				return
@@ -87,7 +87,7 @@ func TestLogin(t *testing.T) {
 
 func TestCaseSensitive(t *testing.T) {
 	cfg := Config{CaseSensitive: true, Users: []User{{Username: "Alice", PasswordHash: mustHash(t, "pw")}}}
-	p, err := Open(providers.Common{}, cfg, slog.New(slog.DiscardHandler))
+	p, err := Open(context.Background(), providers.Common{}, &cfg, providers.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestCaseSensitive(t *testing.T) {
 
 func TestLoginHonoursContextWhenSlotsAreFull(t *testing.T) {
 	cfg := Config{MaxConcurrent: 1, Users: []User{{Username: "a", PasswordHash: mustHash(t, "pw")}}}
-	p, err := Open(providers.Common{}, cfg, slog.New(slog.DiscardHandler))
+	p, err := Open(context.Background(), providers.Common{}, &cfg, providers.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

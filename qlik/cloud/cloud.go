@@ -44,14 +44,7 @@ import (
 )
 
 // Kind registers the Qlik Cloud JWT flow under `kind: cloud`.
-var Kind = qlik.Kind{
-	Name:      "cloud",
-	ConfigKey: "cloud",
-	NewConfig: func() qlik.Config { return DefaultConfig() },
-	Open: func(ctx context.Context, c qlik.Common, cfg qlik.Config, env qlik.Env) (qlik.Target, error) {
-		return Open(ctx, c, cfg.(*Config), env)
-	},
-}
+var Kind = qlik.NewKind("cloud", "cloud", DefaultConfig, Open)
 
 // JWTTarget logs users in to a Qlik Cloud tenant with a signed JWT that
 // the browser exchanges for the tenant's session cookies.

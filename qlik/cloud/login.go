@@ -40,6 +40,11 @@ const (
 // Login signs a JWT for u and returns the hand-off page that exchanges it
 // in the browser.
 func (t *JWTTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (qlik.Handoff, error) {
+	// Signing needs no I/O, but a request already gone must not mint a
+	// token that nobody will use.
+	if err := ctx.Err(); err != nil {
+		return qlik.Handoff{}, fmt.Errorf("cloud %s: %w", t.id, err)
+	}
 	claims, err := t.claimsFor(u, t.now())
 	if err != nil {
 		return qlik.Handoff{}, fmt.Errorf("cloud %s: %w", t.id, err)

@@ -1,6 +1,7 @@
 package qlikview
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -137,7 +138,7 @@ func TestOpenDerivesURLs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := DefaultConfig()
 			c.WebTicketURL, c.AuthenticateURL, c.BackURL = tt.webticket, tt.auth, tt.back
-			tg, err := Open(qlik.Common{ID: "qv", Kind: "qlikview"}, c, qlik.Env{PublicURL: tt.public})
+			tg, err := Open(context.Background(), qlik.Common{ID: "qv", Kind: "qlikview"}, c, qlik.Env{PublicURL: tt.public})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,16 +153,16 @@ func TestOpenCAFile(t *testing.T) {
 	c := DefaultConfig()
 	c.WebTicketURL = testWebTicketURL
 	c.CAFile = t.TempDir() + "/missing.pem"
-	if _, err := Open(qlik.Common{ID: "qv"}, c, qlik.Env{}); err == nil || !strings.HasPrefix(err.Error(), "ca_file: ") {
+	if _, err := Open(context.Background(), qlik.Common{ID: "qv"}, c, qlik.Env{}); err == nil || !strings.HasPrefix(err.Error(), "ca_file: ") {
 		t.Fatalf("got %v, want a ca_file error", err)
 	}
 	c.CAFile = writeFile(t, "notpem.pem", "hello")
-	if _, err := Open(qlik.Common{ID: "qv"}, c, qlik.Env{}); err == nil || !strings.Contains(err.Error(), "ca_file: ") || !strings.Contains(err.Error(), "no certificate found") {
+	if _, err := Open(context.Background(), qlik.Common{ID: "qv"}, c, qlik.Env{}); err == nil || !strings.Contains(err.Error(), "ca_file: ") || !strings.Contains(err.Error(), "no certificate found") {
 		t.Fatalf("got %v, want a ca_file error", err)
 	}
 	c.CAFile = ""
 	c.Timeout = 0
-	if _, err := Open(qlik.Common{ID: "qv"}, c, qlik.Env{}); err == nil {
+	if _, err := Open(context.Background(), qlik.Common{ID: "qv"}, c, qlik.Env{}); err == nil {
 		t.Fatal("Open accepted an invalid configuration")
 	}
 }

@@ -1,6 +1,7 @@
 package qlikview
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
@@ -19,7 +20,7 @@ func entryTargetFor(t testing.TB, webTicketURL string, allowed ...string) *WebTi
 	c := DefaultConfig()
 	c.WebTicketURL = webTicketURL
 	c.AllowedReturnHosts = allowed
-	tg, err := Open(qlik.Common{ID: "qv"}, c, qlik.Env{})
+	tg, err := Open(context.Background(), qlik.Common{ID: "qv"}, c, qlik.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

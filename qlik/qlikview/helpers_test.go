@@ -50,7 +50,7 @@ func newTarget(t *testing.T, sim *qliksim.QlikView, modify func(*Config)) *WebTi
 	if modify != nil {
 		modify(c)
 	}
-	tg, err := Open(qlik.Common{ID: "qv", Kind: "qlikview"}, c, qlik.Env{PublicURL: testPublicURL, Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	tg, err := Open(context.Background(), qlik.Common{ID: "qv", Kind: "qlikview"}, c, qlik.Env{PublicURL: testPublicURL, Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

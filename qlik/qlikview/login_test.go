@@ -254,7 +254,7 @@ func TestTryAndBack(t *testing.T) {
 	t.Run("no public URL: no back parameter", func(t *testing.T) {
 		c := DefaultConfig()
 		c.WebTicketURL = sim.WebTicketURL()
-		tg, err := Open(qlik.Common{ID: "qv"}, c, qlik.Env{})
+		tg, err := Open(context.Background(), qlik.Common{ID: "qv"}, c, qlik.Env{})
 		if err != nil {
 			t.Fatal(err)
 		}

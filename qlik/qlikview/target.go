@@ -12,14 +12,7 @@ import (
 )
 
 // Kind registers the web ticket flow under `kind: qlikview`.
-var Kind = qlik.Kind{
-	Name:      "qlikview",
-	ConfigKey: "qlikview",
-	NewConfig: func() qlik.Config { return DefaultConfig() },
-	Open: func(_ context.Context, c qlik.Common, cfg qlik.Config, env qlik.Env) (qlik.Target, error) {
-		return Open(c, cfg.(*Config), env)
-	},
-}
+var Kind = qlik.NewKind("qlikview", "qlikview", DefaultConfig, Open)
 
 // WebTicketTarget logs users in to QlikView with a web ticket: POST
 // GetWebTicket.aspx, then redirect the browser to Authenticate.aspx.
@@ -38,7 +31,7 @@ type WebTicketTarget struct {
 
 // Open checks the configuration, reads ca_file and builds the HTTP
 // client, without calling QlikView.
-func Open(c qlik.Common, cfg *Config, env qlik.Env) (*WebTicketTarget, error) {
+func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*WebTicketTarget, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,14 +14,11 @@ import (
 )
 
 // SessionKind registers the session-API flow under `kind: sense-session`.
-var SessionKind = qlik.Kind{
-	Name:      "sense-session",
-	ConfigKey: "sense",
-	NewConfig: func() qlik.Config { return &SessionConfig{Config: *DefaultConfig()} },
-	Open: func(_ context.Context, c qlik.Common, cfg qlik.Config, env qlik.Env) (qlik.Target, error) {
-		return OpenSession(c, cfg.(*SessionConfig), env.PublicURL, env.Log)
-	},
-}
+var SessionKind = qlik.NewKind("sense-session", "sense", DefaultSessionConfig, OpenSession)
+
+// DefaultSessionConfig returns a `sense:` block of a sense-session target
+// with the defaults filled in.
+func DefaultSessionConfig() *SessionConfig { return &SessionConfig{Config: *DefaultConfig()} }
 
 // SessionConfig is the `sense:` block of a sense-session target: the
 // common Sense keys plus the virtual proxy's session cookie.
@@ -74,7 +70,8 @@ type SessionTarget struct {
 
 // OpenSession loads the certificates, builds the QPS client and checks that
 // a browser would really send the cookie it sets to the hub.
-func OpenSession(c qlik.Common, cfg *SessionConfig, publicURL string, log *slog.Logger) (*SessionTarget, error) {
+func OpenSession(_ context.Context, c qlik.Common, cfg *SessionConfig, env qlik.Env) (*SessionTarget, error) {
+	publicURL, log := env.PublicURL, env.Log
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

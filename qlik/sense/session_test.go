@@ -127,7 +127,7 @@ func sessionTarget(t *testing.T, mod func(*SessionConfig)) (*qliksim.Sense, *Ses
 	if mod != nil {
 		mod(cfg)
 	}
-	tgt, err := OpenSession(qlik.Common{ID: "session"}, cfg, "http://127.0.0.1:1/", slog.New(slog.DiscardHandler))
+	tgt, err := OpenSession(context.Background(), qlik.Common{ID: "session"}, cfg, qlik.Env{PublicURL: "http://127.0.0.1:1/", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("OpenSession: %v", err)
 	}
@@ -204,7 +204,7 @@ func TestSessionEntryAndConfig(t *testing.T) {
 	}
 	cfg.SessionCookieName, cfg.CookieDomain = "X-Qlik-Session-hr", ".corp.local"
 	cfg.HubURL = "https://sense.other.com/hr/hub/"
-	_, err = OpenSession(qlik.Common{ID: "s"}, cfg, "https://auth.corp.local/", slog.New(slog.DiscardHandler))
+	_, err = OpenSession(context.Background(), qlik.Common{ID: "s"}, cfg, qlik.Env{PublicURL: "https://auth.corp.local/", Log: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), "does not cover the hub") {
 		t.Errorf("OpenSession with a cookie domain that misses the hub: %v", err)
 	}

@@ -1,6 +1,7 @@
 package sense_test
 
 import (
+	"context"
 	"log/slog"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func benchTicketTarget(b *testing.B) (*qliksim.Sense, *sense.TicketTarget) {
 	cfg := sense.DefaultConfig()
 	cfg.ProxyRestURI, cfg.HubURL = sim.ProxyRestURI(), sim.HubURL()
 	cfg.ClientCertFile, cfg.ClientKeyFile, cfg.RootCAFile = files.ClientCert, files.ClientKey, files.Root
-	tgt, err := sense.OpenTicket(qlik.Common{ID: "sense"}, cfg, slog.New(slog.DiscardHandler))
+	tgt, err := sense.OpenTicket(context.Background(), qlik.Common{ID: "sense"}, cfg, qlik.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,14 +12,7 @@ import (
 )
 
 // TicketKind registers the ticket flow under `kind: sense-ticket`.
-var TicketKind = qlik.Kind{
-	Name:      "sense-ticket",
-	ConfigKey: "sense",
-	NewConfig: func() qlik.Config { return DefaultConfig() },
-	Open: func(_ context.Context, c qlik.Common, cfg qlik.Config, env qlik.Env) (qlik.Target, error) {
-		return OpenTicket(c, cfg.(*Config), env.Log)
-	},
-}
+var TicketKind = qlik.NewKind("sense-ticket", "sense", DefaultConfig, OpenTicket)
 
 // TicketTarget logs users in with a QPS ticket: POST {proxyRestUri}ticket,
 // then redirect the browser to the TargetUri with qlikTicket.
@@ -29,8 +21,8 @@ type TicketTarget struct {
 }
 
 // OpenTicket loads the certificates and builds the QPS client.
-func OpenTicket(c qlik.Common, cfg *Config, log *slog.Logger) (*TicketTarget, error) {
-	s, err := openSite(c, cfg, log)
+func OpenTicket(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*TicketTarget, error) {
+	s, err := openSite(c, cfg, env.Log)
 	if err != nil {
 		return nil, err
 	}

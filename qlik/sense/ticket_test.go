@@ -42,7 +42,7 @@ func simTarget(t *testing.T, opts qliksim.SenseOptions, mod func(*Config, qliksi
 	if mod != nil {
 		mod(cfg, files)
 	}
-	tgt, err := OpenTicket(qlik.Common{ID: "sense"}, cfg, slog.New(slog.DiscardHandler))
+	tgt, err := OpenTicket(context.Background(), qlik.Common{ID: "sense"}, cfg, qlik.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("OpenTicket: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestOpenErrorsNameTheKey(t *testing.T) {
 			cfg := validConfig()
 			cfg.ClientCertFile, cfg.ClientKeyFile, cfg.RootCAFile = files.ClientCert, files.ClientKey, files.Root
 			tt.mod(cfg)
-			_, err := OpenTicket(qlik.Common{ID: "s"}, cfg, slog.New(slog.DiscardHandler))
+			_, err := OpenTicket(context.Background(), qlik.Common{ID: "s"}, cfg, qlik.Env{Log: slog.New(slog.DiscardHandler)})
 			if err == nil {
 				t.Fatal("OpenTicket accepted bad files")
 			}
@@ -341,7 +341,7 @@ func TestLooseKeyFileWarns(t *testing.T) {
 		if err := os.Chmod(files.ClientKey, mode); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := OpenTicket(qlik.Common{ID: "s"}, cfg, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		if _, err := OpenTicket(context.Background(), qlik.Common{ID: "s"}, cfg, qlik.Env{Log: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
 			t.Fatal(err)
 		}
 		warned := strings.Contains(logs.String(), "can be read by other users")

@@ -191,15 +191,21 @@ func (r *reservation) release(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	r.mu.Lock()
-	held := r.held
-	r.held = nil
-	r.mu.Unlock()
 	var errs []error
-	for _, k := range held {
+	for _, k := range r.take() {
 		errs = append(errs, r.th.store.release(ctx, k.key, r.at))
 	}
 	return errors.Join(errs...)
+}
+
+// take returns the keys counted so far and forgets them, so that an
+// outcome is applied once.
+func (r *reservation) take() []limitKey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	held := r.held
+	r.held = nil
+	return held
 }
 
 // succeeded forgets the failures of the username and the account and takes
@@ -208,12 +214,8 @@ func (r *reservation) succeeded(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	r.mu.Lock()
-	held := r.held
-	r.held = nil
-	r.mu.Unlock()
 	var errs []error
-	for _, k := range held {
+	for _, k := range r.take() {
 		if k.perAccount {
 			errs = append(errs, r.th.store.reset(ctx, k.key))
 		} else {

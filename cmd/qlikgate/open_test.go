@@ -7,34 +7,11 @@ import (
 	"testing"
 
 	"github.com/qlikgate/qlikgate/internal/config"
+	"github.com/qlikgate/qlikgate/internal/config/configtest"
 )
 
-// validYAML is a minimal good configuration (as in internal/config's tests)
-// whose Sense certificates do not exist where the tests point.
-const validYAML = `
-server:
-  listen: "127.0.0.1:0"
-  public_url: "https://auth.example.com/"
-session:
-  secret: "0123456789abcdef0123456789abcdef01"
-providers:
-  - id: local
-    kind: static
-    directory: CORP
-    static:
-      users:
-        - username: alice
-          password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
-targets:
-  - id: sense
-    kind: sense-ticket
-    sense:
-      proxy_rest_uri: "https://sense.corp.local:4243/qps/hr/"
-      client_cert_file: client.pem
-      client_key_file: client_key.pem
-      root_ca_file: root.pem
-      hub_url: "https://sense.corp.local/hr/hub/"
-`
+// validYAML is a minimal good configuration; tests break one thing at a time.
+const validYAML = configtest.MinimalYAML
 
 func TestConfigOpenErrorsNameTheirKeys(t *testing.T) {
 	c, err := config.Parse([]byte(validYAML), "/nonexistent-dir", func(string) (string, bool) { return "", false })

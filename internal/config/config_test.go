@@ -9,36 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qlikgate/qlikgate/internal/config/configtest"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/static"
 	"github.com/qlikgate/qlikgate/qlik/sense"
 )
 
 // validYAML is a minimal good configuration; tests break one thing at a time.
-const validYAML = `
-server:
-  listen: "127.0.0.1:0"
-  public_url: "https://auth.example.com/"
-session:
-  secret: "0123456789abcdef0123456789abcdef01"
-providers:
-  - id: local
-    kind: static
-    directory: CORP
-    static:
-      users:
-        - username: alice
-          password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
-targets:
-  - id: sense
-    kind: sense-ticket
-    sense:
-      proxy_rest_uri: "https://sense.corp.local:4243/qps/hr/"
-      client_cert_file: client.pem
-      client_key_file: client_key.pem
-      root_ca_file: root.pem
-      hub_url: "https://sense.corp.local/hr/hub/"
-`
+const validYAML = configtest.MinimalYAML
 
 func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }

@@ -29,7 +29,7 @@ func TestValidateAccepts(t *testing.T) {
 		"anonymous search": validConfig(func(c *Config) {
 			c.BindDN, c.BindPassword, c.AnonymousSearch = "", "", true
 		}),
-		"StartTLS": validConfig(func(c *Config) { c.URLs, c.StartTLS = []string{"ldap://dc1:389"}, true }),
+		"StartTLS":                   validConfig(func(c *Config) { c.URLs, c.StartTLS = []string{"ldap://dc1:389"}, true }),
 		"password change over LDAPS": validConfig(func(c *Config) { c.ActiveDirectory, c.PasswordChange.Enabled = true, true }),
 		"password change with StartTLS": validConfig(func(c *Config) {
 			c.URLs, c.StartTLS, c.ActiveDirectory, c.PasswordChange.Enabled = []string{"ldap://dc1:389"}, true, true, true

@@ -52,3 +52,16 @@ const (
 	ReasonPasswordExpired       Reason = "password_expired"
 	ReasonPasswordMustChange    Reason = "password_must_change"
 )
+
+// Reasons a new password is refused (PasswordChanger.ChangePassword), told
+// to the user in words of their own. They only follow a current password
+// the directory accepted.
+const (
+	ReasonPasswordTooShort   Reason = "password_too_short"
+	ReasonPasswordNotComplex Reason = "password_not_complex"
+	ReasonPasswordInHistory  Reason = "password_in_history"
+	ReasonPasswordTooRecent  Reason = "password_too_recent"
+	// ReasonPasswordPolicy is a refusal the directory does not explain
+	// (Windows AD reports every policy violation alike).
+	ReasonPasswordPolicy Reason = "password_policy"
+)

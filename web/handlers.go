@@ -239,6 +239,14 @@ func (s *Server) handleLogin(c echo.Context) error {
 		log.Log(ctx, level, "login failed", audit.Key, audit.LoginFailed, "provider", providerID,
 			"user", truncate(username, 64), "reason", failureReason(err), "target", s.flowTarget(st, flowID),
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
+		if reason, ok := changeable(pp, err); ok {
+			// The directory says so only after the right password: no
+			// wrong password reached it, so the attempt is taken back.
+			if rerr := res.release(ctx); rerr != nil {
+				log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", rerr.Error())
+			}
+			return s.offerPasswordChange(c, sess, st, flowID, providerID, username, reason)
+		}
 		s.floor.wait(ctx, providerID, start)
 		return fail(status, m)
 	}

@@ -157,7 +157,7 @@ func sampleViews(page string) []view {
 	ui := uiModel{Title: "Sample", HasLogo: true, HasCustomCSS: true, FooterText: "Footer", HelpURL: "https://help.example/", HelpText: "Help", Version: "0"}
 	full := view{
 		UI: ui, msg: say(msgBadCredentials), heading: say(headingError), Invalid: true,
-		CSRF: "csrf", Flow: "flow", Username: "user", RequestID: "REF", Retry: "/", Action: "/logout",
+		CSRF: "csrf", Flow: "flow", Username: "user", RequestID: "REF", Retry: "/", Action: "/logout", PasswordExpired: true,
 		PasswordProviders: []providerView{{ID: "a", Label: "A", Available: true}, {ID: "b", Label: "B", Available: true, Selected: true}},
 		RedirectProviders: []providerView{{ID: "c", Label: "C", Available: true}, {ID: "d", Label: "D"}},
 		Data:              map[string]any{},

@@ -109,6 +109,8 @@ type view struct {
 	Retry     string
 	// logout: the path the confirmation form posts to
 	Action string
+	// password: the password has expired (else it must be changed)
+	PasswordExpired bool
 	// Data is a hand-off page's own data (qlik.HandoffPage.Data).
 	Data map[string]any
 

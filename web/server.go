@@ -233,6 +233,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 	g.GET("/login", s.handleLoginPage)
 	if err := errors.Join(
 		post.post("/login", s.handleLogin, msgExpiredForm),
+		post.post("/password", s.handlePasswordChange, msgExpiredForm),
 		post.post("/logout", s.handleLogout, msgExpiredLogout),
 		post.post("/t/:target/logout", s.handleLogout, msgExpiredLogout),
 	); err != nil {

@@ -63,6 +63,10 @@ type flow struct {
 	Created int64      `json:"c"`
 	// Redirect is set while the browser is at an identity provider.
 	Redirect *redirectFlow `json:"r,omitempty"`
+	// Change is set once a login of this flow was refused because the
+	// password has expired or must be changed: only then does the change
+	// page accept a change, for that user of that provider.
+	Change *pendingChange `json:"pc,omitempty"`
 }
 
 // redirectFlow is what a redirect (OIDC) login must find again when the

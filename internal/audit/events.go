@@ -15,6 +15,10 @@ const (
 	Logout         = "logout"
 	LogoutFailed   = "logout_failed" // the Qlik session could not be ended
 	CSRFFailed     = "csrf_failed"
+	// PasswordChanged and PasswordChangeFailed (with reason) are a change
+	// of an expired or must-change password on the change page.
+	PasswordChanged      = "password_changed"
+	PasswordChangeFailed = "password_change_failed"
 )
 
 // Hand-off to Qlik and the entry from it.

@@ -25,6 +25,9 @@ func (p *Provider) Diagnose(ctx context.Context) []check.Result {
 		out = append(out, check.Warning("insecure_skip_verify", "TLS certificates of the directory are not verified",
 			"anyone on the network path can impersonate the directory and read every password: set ca_file and remove insecure_skip_verify"))
 	}
+	if r, ok := p.passwordChangeResult(); ok {
+		out = append(out, r)
+	}
 	reachable := false
 	for i, st := range p.Check(ctx) {
 		out = append(out, p.serverResult(p.servers[i], st.Err))
@@ -38,6 +41,26 @@ func (p *Provider) Diagnose(ctx context.Context) []check.Result {
 		out = append(out, p.baseResult(ctx, "group_base", p.cfg.GroupBase))
 	}
 	return out
+}
+
+// passwordChangeResult says whether expired passwords can be changed at
+// sign-in, and on Active Directory over plain LDAP why they cannot (the
+// configuration refuses password_change there).
+func (p *Provider) passwordChangeResult() (check.Result, bool) {
+	const name = "password_change"
+	if p.cfg.PasswordChange.Enabled {
+		return check.Pass(name, "users whose password has expired or must be changed change it on the sign-in page"), true
+	}
+	if !p.cfg.ActiveDirectory || p.cfg.StartTLS {
+		return check.Result{}, false
+	}
+	for _, s := range p.servers {
+		if !s.ldaps {
+			return check.Warning(name, "off: expired passwords cannot be changed at sign-in over plain LDAP ("+s.url+"), where the old and the new password would cross the network in clear text",
+				"use ldaps:// or start_tls: true, then password_change: { enabled: true }"), true
+		}
+	}
+	return check.Result{}, false
 }
 
 // serverResult reports one server's connection and service bind.

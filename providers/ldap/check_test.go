@@ -107,3 +107,33 @@ func TestBindFix(t *testing.T) {
 		}
 	}
 }
+
+// TestDiagnosePasswordChange: check says when expired passwords are
+// changed at sign-in, and why not on Active Directory over plain LDAP.
+func TestDiagnosePasswordChange(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want *wantCheck
+	}{
+		{"enabled", func(c *Config) { c.ActiveDirectory, c.PasswordChange.Enabled = true, true },
+			&wantCheck{prefix: "password_change", ok: true, inDetail: "change it on the sign-in page"}},
+		{"AD over plain LDAP", func(c *Config) { c.ActiveDirectory, c.URLs = true, []string{"ldap://127.0.0.1:1"} },
+			&wantCheck{prefix: "password_change", ok: true, warn: true, inDetail: "over plain LDAP (ldap://127.0.0.1:1)", inFix: "start_tls: true"}},
+		{"AD over LDAPS, off", func(c *Config) { c.ActiveDirectory = true }, nil},
+		{"OpenLDAP over plain LDAP", func(c *Config) { c.URLs = []string{"ldap://127.0.0.1:1"} }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := openProvider(t, *validConfig(tt.mod))
+			r, ok := p.passwordChangeResult()
+			if tt.want == nil {
+				if ok {
+					t.Fatalf("unexpected result %+v", r)
+				}
+				return
+			}
+			findCheck(t, []check.Result{r}, *tt.want)
+		})
+	}
+}

@@ -96,6 +96,22 @@ type Config struct {
 	// PasswordChangeURL is shown to users whose password has expired or must
 	// be changed (AD only), e.g. a self-service password portal.
 	PasswordChangeURL string `yaml:"password_change_url"`
+	// PasswordChange lets users whose password has expired or must be
+	// changed (AD codes 532, 773) change it on qlikgate's own page and go
+	// on into Qlik. It needs TLS to every server.
+	PasswordChange PasswordChangeConfig `yaml:"password_change"`
+}
+
+// PasswordChangeConfig is the `password_change:` block of an ldap provider.
+type PasswordChangeConfig struct {
+	// Enabled offers the change page instead of the password_change_url
+	// message. Every URL must be ldaps://, or start_tls must be on: the
+	// new password must not cross the network in clear text. On Active
+	// Directory the change is made by the service account (bind_dn), which
+	// needs the "Change Password" right on the users (granted to Everyone
+	// by default), and always with the user's current password: it can
+	// never reset one.
+	Enabled bool `yaml:"enabled"`
 }
 
 // UsernameConfig is how the typed username is normalised before the search.

@@ -102,7 +102,30 @@ func (c *Config) Validate() error {
 			add("password_change_url", "%q must be an absolute http(s) URL", r.PasswordChangeURL)
 		}
 	}
+	if err := r.validatePasswordChange(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// validatePasswordChange refuses password_change over plain LDAP: the old
+// and the new password would cross the network in clear text.
+func (c *Config) validatePasswordChange() error {
+	if !c.PasswordChange.Enabled {
+		return nil
+	}
+	if !c.ActiveDirectory {
+		return errors.New("password_change.enabled: only Active Directory is supported so far: set active_directory: true, or use password_change_url")
+	}
+	if c.StartTLS {
+		return nil
+	}
+	for i, raw := range c.URLs {
+		if u, err := parseServerURL(raw); err == nil && u.Scheme != "ldaps" {
+			return fmt.Errorf("password_change.enabled: needs TLS to every server, but urls[%d] %q is plain ldap://: use ldaps:// or start_tls: true", i, raw)
+		}
+	}
+	return nil
 }
 
 func (c *Config) validateServers() []error {

@@ -29,7 +29,11 @@ func TestValidateAccepts(t *testing.T) {
 		"anonymous search": validConfig(func(c *Config) {
 			c.BindDN, c.BindPassword, c.AnonymousSearch = "", "", true
 		}),
-		"StartTLS": validConfig(func(c *Config) { c.URLs, c.StartTLS = []string{"ldap://dc1:389"}, true }),
+		"StartTLS":                   validConfig(func(c *Config) { c.URLs, c.StartTLS = []string{"ldap://dc1:389"}, true }),
+		"password change over LDAPS": validConfig(func(c *Config) { c.ActiveDirectory, c.PasswordChange.Enabled = true, true }),
+		"password change with StartTLS": validConfig(func(c *Config) {
+			c.URLs, c.StartTLS, c.ActiveDirectory, c.PasswordChange.Enabled = []string{"ldap://dc1:389"}, true, true, true
+		}),
 		"nested by memberOf": validConfig(func(c *Config) {
 			on := true
 			c.NestedGroups, c.MemberOfAttribute = &on, "memberOf"
@@ -78,6 +82,11 @@ func TestValidateRejects(t *testing.T) {
 		{"dial longer than timeout", func(c *Config) { c.DialTimeout = time.Minute }, "dial_timeout: 1m0s is longer than timeout"},
 		{"negative backoff", func(c *Config) { c.ServerBackoff = -time.Second }, "server_backoff: must not be negative"},
 		{"pool too big", func(c *Config) { c.PoolSize = 5000 }, "pool_size: 5000 is not allowed"},
+		{"password change over plain LDAP", func(c *Config) {
+			c.URLs, c.ActiveDirectory, c.PasswordChange.Enabled = []string{"ldaps://dc1", "ldap://dc2"}, true, true
+		}, `password_change.enabled: needs TLS to every server, but urls[1] "ldap://dc2" is plain ldap://: use ldaps:// or start_tls: true`},
+		{"password change without AD", func(c *Config) { c.PasswordChange.Enabled = true },
+			"password_change.enabled: only Active Directory is supported so far"},
 		{"relative change URL", func(c *Config) { c.PasswordChangeURL = "/change" }, "password_change_url: \"/change\" must be an absolute http(s) URL"},
 	}
 	for _, tt := range tests {

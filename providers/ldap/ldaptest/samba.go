@@ -34,6 +34,12 @@ import (
 //	hank      no logon hours                    → 530
 //	wes       may only log on at workstation NOWHERE → 531
 //	lou       locked out by wrong passwords     → 775 (with any password)
+//	mona      must change password (773), for tests that change it
+//	nina      must change password (773), for tests that change it
+//	paul      password expired (532, like pete), for tests that change it
+//
+// Tests that change a password use mona, nina or paul, one each, so that
+// the others keep the state described here.
 //
 // The domain locks an account after LockoutThreshold wrong passwords.
 type Samba struct {
@@ -46,7 +52,7 @@ type Samba struct {
 	BindDN   string // svc-qlik's DN
 	BindPass string
 	Dir      string
-	// PasswordExpired tells whether pete's password could be aged (it needs
+	// PasswordExpired tells whether pete's and paul's passwords could be aged (it needs
 	// Samba's Python bindings); if not, PasswordExpiredErr says why.
 	PasswordExpired    bool
 	PasswordExpiredErr error
@@ -123,6 +129,9 @@ func StartSamba(dir string) (*Samba, error) {
 		return nil, err
 	}
 	s.PasswordExpiredErr = s.agePassword(conf, "pete", 50*24*time.Hour)
+	if s.PasswordExpiredErr == nil {
+		s.PasswordExpiredErr = s.agePassword(conf, "paul", 50*24*time.Hour)
+	}
 	s.PasswordExpired = s.PasswordExpiredErr == nil
 	return s, nil
 }
@@ -173,6 +182,9 @@ func (s *Samba) provision(tool string, tf TLSFiles) (string, error) {
 		if strings.TrimSpace(line) == "[global]" {
 			fmt.Fprintf(&b, "\tldap server require strong auth = yes\n\ttls enabled = yes\n\ttls keyfile = %s\n\ttls certfile = %s\n\ttls cafile = %s\n",
 				tf.Key, tf.Cert, tf.CA)
+			// Samba accepts a changed password for an hour by default, which
+			// would hide whether a change really took the old one away.
+			b.WriteString("\told password allowed period = 0\n")
 		}
 	}
 	return conf, os.WriteFile(conf, []byte(b.String()), 0o600)
@@ -210,6 +222,9 @@ func (s *Samba) populate(tc *tls.Config) error {
 		{"hank", map[string][]string{"logonHours": {string(make([]byte, 21))}}},
 		{"wes", map[string][]string{"userWorkstations": {"NOWHERE"}}},
 		{"lou", nil},
+		{"mona", map[string][]string{"pwdLastSet": {"0"}}},
+		{"nina", map[string][]string{"pwdLastSet": {"0"}}},
+		{"paul", nil},
 	}
 	for _, u := range users {
 		req := ldap.NewAddRequest(s.DN(u.name), nil)

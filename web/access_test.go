@@ -1,8 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
 
@@ -35,6 +37,31 @@ func TestAccessRule(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := accessRule(tt.access, tt.provider, tt.groups); got != tt.want {
 				t.Errorf("accessRule = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheckAccess: rules the loader should have refused stop web.New,
+// rather than keeping everyone out (or no one) silently.
+func TestCheckAccess(t *testing.T) {
+	targets := map[string]qlik.Target{"sense": nil}
+	provs := []Provider{{Common: providers.Common{ID: "corp"}}}
+	tests := []struct {
+		name   string
+		access map[string]qlik.Access
+		want   string
+	}{
+		{"none", nil, ""},
+		{"known target and provider", map[string]qlik.Access{"sense": {AllowedProviders: []string{"corp"}}}, ""},
+		{"unknown target", map[string]qlik.Access{"sens": {}}, `web: access rules for target "sens", which is not among the targets`},
+		{"unknown provider", map[string]qlik.Access{"sense": {AllowedProviders: []string{"entra"}}}, `web: target "sense": allowed_providers names "entra", which is not among the providers`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkAccess(tt.access, targets, provs)
+			if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+				t.Errorf("checkAccess = %v, want %q", err, tt.want)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -102,7 +103,7 @@ func New(o Options) (*Server, error) {
 		floor:    &failureFloor{min: o.Config.Security.FailureDelay},
 		metrics:  newMetrics(o.Version, o.Commit),
 		kinds:    o.TargetKinds,
-		access:   o.Access,
+		access:   maps.Clone(o.Access),
 	}
 	s.ready = &readiness{subjects: o.Checks, interval: o.Config.Server.ReadinessInterval, timeout: 30 * time.Second, metrics: s.metrics}
 	if s.log == nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/internal/kind"
 )
 
@@ -86,11 +87,19 @@ type Common struct {
 	// Default makes this the target of / and /login. With several targets,
 	// exactly one must be the default.
 	Default bool `yaml:"default"`
+	// Access says who may enter the target: checked at every hand-off,
+	// single sign-on included, before Qlik is asked for anything. Without
+	// it, everyone who signs in may enter.
+	Access Access `yaml:"access"`
 }
 
 // Validate checks the common keys.
 func (c Common) Validate() error {
-	return errors.Join(kind.ValidateCommon(c.ID, c.Kind, "it appears in URLs as /t/{id}/")...)
+	errs := kind.ValidateCommon(c.ID, c.Kind, "it appears in URLs as /t/{id}/")
+	if err := c.Access.Validate(); err != nil {
+		errs = append(errs, keyerr.Prefix("access.", err))
+	}
+	return errors.Join(errs...)
 }
 
 // Env is what a target learns about the running module when it opens.

@@ -59,6 +59,7 @@ type setup struct {
 	web      []func(*web.Config)
 	provider []func(t testing.TB, publicURL string, log *slog.Logger) web.Provider
 	target   []func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target
+	access   map[string]qlik.Access
 	https    bool
 }
 
@@ -77,6 +78,16 @@ func withProvider(f func(t testing.TB, publicURL string, log *slog.Logger) web.P
 // withTarget adds a target, built once qlikgate's public URL is known.
 func withTarget(f func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target) option {
 	return func(s *setup) { s.target = append(s.target, f) }
+}
+
+// withAccess gives target id access rules.
+func withAccess(id string, a qlik.Access) option {
+	return func(s *setup) {
+		if s.access == nil {
+			s.access = map[string]qlik.Access{}
+		}
+		s.access[id] = a
+	}
 }
 
 func newStack(t testing.TB, opts ...option) *stack {
@@ -158,6 +169,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 		Logger:        log,
 		Now:           clk.Now,
 		TargetKinds:   map[string]string{"sense": "sense-ticket", "session": "sense-session"},
+		Access:        su.access,
 	})
 	if err != nil {
 		t.Fatal(err)

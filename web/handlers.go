@@ -318,6 +318,9 @@ func (s *Server) provider(id string) Provider {
 // when load refreshed it. A single sign-on pass-through leaves it as the
 // browser sent it.
 func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t qlik.Target, e qlik.Entry) error {
+	if refused, err := s.refuseEntry(c, sess, st, t); refused {
+		return err
+	}
 	u := qlikUser(*st.User)
 	start := time.Now()
 	h, err := t.Login(c.Request().Context(), u, e)

@@ -145,7 +145,7 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"login", "error", "unavailable", "signedout", "cloud"} {
+	for _, want := range []string{"login", "error", "unavailable", "signedout", "cloud", "denied"} {
 		if sets[want] == nil {
 			t.Errorf("no %s page", want)
 		}

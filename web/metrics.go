@@ -32,7 +32,7 @@ func newMetrics(version, commit string) *metrics {
 		}, []string{"provider", "kind", "result"}),
 		handoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qlikgate_handoffs_total",
-			Help: "Hand-offs to Qlik by target and result (success, refused, unreachable, bad_entry).",
+			Help: "Hand-offs to Qlik by target and result (success, refused, unreachable, bad_entry, denied).",
 		}, []string{"target", "kind", "result"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "qlikgate_upstream_request_duration_seconds",
@@ -102,6 +102,12 @@ func (m *metrics) observeLogin(p Provider, err error, d time.Duration) {
 func (m *metrics) observeHandoff(id, kind string, err error, d time.Duration) {
 	m.handoffs.WithLabelValues(id, kind, handoffResult(err)).Inc()
 	m.upstream.WithLabelValues(kind, id).Observe(d.Seconds())
+}
+
+// observeDenied counts a hand-off that the target's access rules refused;
+// Qlik was not called, so no upstream time is observed.
+func (m *metrics) observeDenied(id, kind string) {
+	m.handoffs.WithLabelValues(id, kind, "denied").Inc()
 }
 
 func (m *metrics) observeThrottled(p Provider) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,6 +44,9 @@ type Options struct {
 	Now func() time.Time
 	// TargetKinds maps target ids to their kind, for metric labels.
 	TargetKinds map[string]string
+	// Access maps target ids to who may enter them (the targets'
+	// `access:`); a target without an entry lets in everyone signed in.
+	Access map[string]qlik.Access
 	// Checks are run in the background for /readyz (every
 	// server.readiness_interval); none means ready once serving.
 	Checks []check.Subject
@@ -72,6 +76,7 @@ type Server struct {
 	metrics   *metrics
 	ready     *readiness
 	kinds     map[string]string // target id → kind
+	access    map[string]qlik.Access
 }
 
 // New builds the server. It fails on a configuration the config loader
@@ -98,6 +103,7 @@ func New(o Options) (*Server, error) {
 		floor:    &failureFloor{min: o.Config.Security.FailureDelay},
 		metrics:  newMetrics(o.Version, o.Commit),
 		kinds:    o.TargetKinds,
+		access:   maps.Clone(o.Access),
 	}
 	s.ready = &readiness{subjects: o.Checks, interval: o.Config.Server.ReadinessInterval, timeout: 30 * time.Second, metrics: s.metrics}
 	if s.log == nil {
@@ -130,6 +136,9 @@ func New(o Options) (*Server, error) {
 	s.deflt = s.targets[o.DefaultTarget]
 	if s.deflt == nil {
 		return nil, fmt.Errorf("web: default target %q is not among the targets", o.DefaultTarget)
+	}
+	if err := checkAccess(o.Access, s.targets, s.providers); err != nil {
+		return nil, err
 	}
 	var err error
 	secure := pub.Scheme == "https"

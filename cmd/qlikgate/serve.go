@@ -110,6 +110,7 @@ func build(ctx context.Context, cfg *config.Config, state *web.State, log *slog.
 		DefaultTarget: cfg.DefaultTarget(),
 		Logger:        log,
 		TargetKinds:   cfg.TargetKinds(),
+		Access:        cfg.TargetAccess(),
 		Checks:        o.checks(cfg),
 		Version:       version,
 		Commit:        commit,

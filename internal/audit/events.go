@@ -27,6 +27,7 @@ const (
 	HandoffFailed = "handoff_failed"
 	BadEntry      = "bad_entry" // Qlik's entry parameters were refused
 	RedirectLoop  = "redirect_loop"
+	AccessDenied  = "access_denied" // a target's access rules keep the user out; with rule
 )
 
 // The HTTP server and its stores.

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
+	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
 )
 
@@ -109,6 +111,7 @@ func (c *Config) validate() error {
 	errs = append(errs, keyerr.Prefix("log.", c.Log.validate()))
 	errs = append(errs, providerFamily.validate(c.Providers)...)
 	errs = append(errs, targetFamily.validate(c.Targets)...)
+	errs = append(errs, c.validateAccessProviders()...)
 	var defaults []string
 	for i, t := range c.Targets {
 		if t.Common.Default {
@@ -122,6 +125,34 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("targets: only one target may be the default, not %s", strings.Join(defaults, " and ")))
 	}
 	return errors.Join(errs...)
+}
+
+// validateAccessProviders checks that every allowed_providers entry names
+// a configured provider: a misspelt id would keep everyone out of the
+// target, discovered only when users call.
+func (c *Config) validateAccessProviders() []error {
+	var ids []string
+	for _, p := range c.Providers {
+		ids = append(ids, p.Common.ID)
+	}
+	var errs []error
+	for i, t := range c.Targets {
+		for j, id := range t.Common.Access.AllowedProviders {
+			if strings.TrimSpace(id) != "" && !slices.Contains(ids, id) {
+				errs = append(errs, fmt.Errorf("targets[%d].access.allowed_providers[%d]: %q is not the id of a provider (they are: %s)", i, j, id, strings.Join(ids, ", ")))
+			}
+		}
+	}
+	return errs
+}
+
+// TargetAccess maps each target id to who may enter it.
+func (c *Config) TargetAccess() map[string]qlik.Access {
+	m := map[string]qlik.Access{}
+	for _, t := range c.Targets {
+		m[t.Common.ID] = t.Common.Access
+	}
+	return m
 }
 
 // DefaultTarget is the id of the default target.

@@ -244,3 +244,23 @@ func TestAccessAllowedProvidersAndGroups(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadingTheNoAccessPageIsNoLoop: a user who reloads the 403 page
+// quickly is sent nowhere, so the redirect-loop guard must not count it
+// and turn the page into the loop diagnosis.
+func TestReloadingTheNoAccessPageIsNoLoop(t *testing.T) {
+	a := newAccessSite(t, withPartners(), withAccess("sense", qlik.Access{DeniedGroups: []string{"sales"}}))
+	b := webtest.NewBrowser()
+	login := a.enter(t, b, "qv")
+	if p := b.MustPostForm(t, a.srv.URL+"/login", accessLoginForm(t, login, "alice")); !landed(p, "qv", "alice") {
+		t.Fatalf("login at qv: %d %s", p.Status, p.URL)
+	}
+	for i := range 12 {
+		if p := a.enter(t, b, "sense"); p.Status != http.StatusForbidden {
+			t.Fatalf("entry %d at the denied target: %d, want 403 every time\n%s", i+1, p.Status, p.Body)
+		}
+	}
+	if strings.Contains(a.logs.String(), "event=redirect_loop") {
+		t.Error("reloading the no-access page was logged as a redirect loop")
+	}
+}

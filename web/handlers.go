@@ -58,6 +58,11 @@ func (s *Server) handleEntry(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	now := s.now()
 	if st.User != nil {
+		// Checked before the loop counter: a refusal sends nobody back to
+		// Qlik, so reloading the 403 page is no redirect loop.
+		if refused, err := s.refuseEntry(c, sess, st, t); refused {
+			return err
+		}
 		loop := s.sessions.readLoop(c.Request(), st.SID).next(now)
 		if loop.looping() {
 			s.log.ErrorContext(c.Request().Context(), "redirect loop: Qlik keeps sending a signed-in user back; check the target's hub_url, the virtual proxy and what the QPS answered above",

@@ -38,7 +38,13 @@ func (c *conn) do(ctx context.Context, op func(*ldap.Conn) error) error {
 	// The socket deadline equals the context's, so either may fire first:
 	// an operation that failed once the context ended failed because of it.
 	cut := !stop()
-	if cerr := ctx.Err(); cut || (err != nil && cerr != nil) {
+	cerr := ctx.Err()
+	if cerr == nil && err != nil && !dl.IsZero() && !time.Now().Before(dl) {
+		// The socket's deadline fired before the context's timer did (a
+		// busy machine): the same deadline, so the same cause.
+		cerr = context.DeadlineExceeded
+	}
+	if cut || (err != nil && cerr != nil) {
 		c.broken = true
 		switch {
 		case err == nil:

@@ -53,6 +53,7 @@ func TestBrowser(t *testing.T) {
 		{"Viewports", browserViewports},
 		{"Accessibility", browserAccessibility},
 		{"Framing", browserFraming},
+		{"PasswordChange", browserPasswordChange},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, b) })
 	}

@@ -260,7 +260,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	}
 	f, _ := st.takeFlow(flowID)
-	return s.completeLogin(c, sess, st, providerID, id, f, start)
+	return s.completeLogin(c, sess, st, providerID, id, f, start, &passwordLogin{Provider: providerID, Username: username})
 }
 
 // throttledError is what the account gate returns when the account a
@@ -286,10 +286,11 @@ func lookupName(p providers.PasswordProvider, typed string) string {
 
 // completeLogin records a successful login, whatever the provider kind, and
 // hands the user to the target of the flow the login belonged to.
-func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state, providerID string, id providers.Identity, f flow, start time.Time) error {
+func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state, providerID string, id providers.Identity, f flow, start time.Time, pl *passwordLogin) error {
 	p := s.provider(providerID)
 	id.Provider, id.Directory = p.ID, p.Directory
 	st.login(id, s.now())
+	st.PasswordLogin = pl
 	s.log.InfoContext(c.Request().Context(), "login succeeded", audit.Key, audit.LoginSucceeded, "provider", providerID, "user", id.UserID,
 		"directory", id.Directory, "duration_ms", ms(time.Since(start)))
 	t, ok := s.targets[f.Target]
@@ -397,7 +398,8 @@ func (s *Server) handleLogoutPage(c echo.Context) error {
 		return s.render(c, http.StatusOK, "signedout", view{})
 	}
 	s.saveSession(c, sess, st)
-	return s.render(c, http.StatusOK, "logout", view{CSRF: st.CSRF, Action: s.logoutPath(c)})
+	_, _, change := s.selfService(st)
+	return s.render(c, http.StatusOK, "logout", view{CSRF: st.CSRF, Action: s.logoutPath(c), SelfService: change})
 }
 
 func (s *Server) logoutPath(c echo.Context) string {

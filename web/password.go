@@ -155,7 +155,7 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 	}
 	flw, _ := st.takeFlow(flowID)
 	flw.Change = nil
-	return s.completeLogin(c, sess, st, pc.Provider, id, flw, start)
+	return s.completeLogin(c, sess, st, pc.Provider, id, flw, start, &passwordLogin{Provider: pc.Provider, Username: pc.Username})
 }
 
 // changeFailed answers a refused change: the change page again, with why.

@@ -99,7 +99,7 @@ func (s *Server) handleCallback(c echo.Context) error {
 		return s.loginAgain(c, sess, st, f.ID, id, status, m)
 	}
 	flow, _ := st.takeFlow(f.ID)
-	return s.completeLogin(c, sess, st, id, ident, flow, start)
+	return s.completeLogin(c, sess, st, id, ident, flow, start, nil)
 }
 
 // loginAgain shows the login page with a message and a reference id, for

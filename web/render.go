@@ -111,6 +111,9 @@ type view struct {
 	Action string
 	// password: the password has expired (else it must be changed)
 	PasswordExpired bool
+	// SelfService: the password page is a signed-in user's own change
+	// (posting to Action); on the sign-out page, that it may be offered.
+	SelfService bool
 	// Data is a hand-off page's own data (qlik.HandoffPage.Data).
 	Data map[string]any
 

@@ -243,6 +243,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 	if err := errors.Join(
 		post.post("/login", s.handleLogin, msgExpiredForm),
 		post.post("/password", s.handlePasswordChange, msgExpiredForm),
+		post.post("/account/password", s.handleAccountPassword, msgExpiredForm),
 		post.post("/logout", s.handleLogout, msgExpiredLogout),
 		post.post("/t/:target/logout", s.handleLogout, msgExpiredLogout),
 	); err != nil {
@@ -251,6 +252,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 	g.GET("/login/:provider", s.handleRedirectStart)
 	g.GET("/callback/:provider", s.handleCallback)
 	g.GET("/logout", s.handleLogoutPage)
+	g.GET("/account/password", s.handleAccountPasswordPage)
 	g.GET("/t/:target/logout", s.handleLogoutPage)
 	g.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	g.GET("/readyz", s.ready.handle)

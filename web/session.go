@@ -48,6 +48,9 @@ type state struct {
 	Targets []string `json:"tg,omitempty"`
 	// Flows are entries from Qlik waiting for the user to sign in.
 	Flows []flow `json:"f,omitempty"`
+	// PasswordLogin is how User signed in with a password, for the
+	// self-service password change; nil after a redirect login.
+	PasswordLogin *passwordLogin `json:"pl,omitempty"`
 
 	// touched says that load changed the state (a new SID, a sign-out, a
 	// later SeenAt): it must be saved even where nothing else changes it.
@@ -278,6 +281,7 @@ func (st *state) login(id providers.Identity, now time.Time) {
 	st.SID, st.CSRF = randomID(), randomID()
 	st.User, st.AuthAt, st.SeenAt = &id, now.Unix(), now.Unix()
 	st.Targets = nil
+	st.PasswordLogin = nil
 	st.touched = true
 }
 

@@ -94,11 +94,13 @@ type Config struct {
 	PoolIdleTimeout time.Duration `yaml:"pool_idle_timeout"`
 
 	// PasswordChangeURL is shown to users whose password has expired or must
-	// be changed (AD only), e.g. a self-service password portal.
+	// be changed (AD codes 532, 773; OpenLDAP ppolicy), e.g. a self-service
+	// password portal.
 	PasswordChangeURL string `yaml:"password_change_url"`
 	// PasswordChange lets users whose password has expired or must be
-	// changed (AD codes 532, 773) change it on qlikgate's own page and go
-	// on into Qlik. It needs TLS to every server.
+	// changed (AD codes 532, 773; OpenLDAP ppolicy's expired and reset
+	// passwords) change it on qlikgate's own page and go on into Qlik. It
+	// needs TLS to every server.
 	PasswordChange PasswordChangeConfig `yaml:"password_change"`
 }
 
@@ -110,7 +112,10 @@ type PasswordChangeConfig struct {
 	// Directory the change is made by the service account (bind_dn), which
 	// needs the "Change Password" right on the users (granted to Everyone
 	// by default), and always with the user's current password: it can
-	// never reset one.
+	// never reset one. On OpenLDAP the user changes it as themselves
+	// (Password Modify), which needs pwdAllowUserChange and write access
+	// to their own userPassword; an expired password needs grace logins
+	// (pwdGraceAuthNLimit of 2 or more).
 	Enabled bool `yaml:"enabled"`
 }
 

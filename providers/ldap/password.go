@@ -18,10 +18,11 @@ import (
 // Validate allows only over TLS): see providers.PasswordChanger.
 func (p *Provider) PasswordChangeEnabled() bool { return p.cfg.PasswordChange.Enabled }
 
-// ChangePassword changes an Active Directory user's password, given the
-// current one.
+// ChangePassword changes a user's password, given the current one. On
+// OpenLDAP (and any directory that is not active_directory) it is the
+// Password Modify extended operation as the user: see changePasswordModify.
 //
-// It is one Modify of the user's entry that deletes the old unicodePwd and
+// On Active Directory it is one Modify of the user's entry that deletes the old unicodePwd and
 // adds the new one: that is a password *change*, for which AD itself checks
 // the old password and applies the domain's policy (length, complexity,
 // history, minimum age), unlike a Replace, which is an administrator's
@@ -54,6 +55,9 @@ func (p *Provider) ChangePassword(ctx context.Context, username, oldPassword, ne
 		// login of this account, whatever name found it.
 		if err := providers.EnterAccount(ctx, strings.ToLower(entry.DN)); err != nil {
 			return err
+		}
+		if !p.cfg.ActiveDirectory {
+			return p.changePasswordModify(ctx, entry.DN, oldPassword, newPassword)
 		}
 		req := ldap.NewModifyRequest(entry.DN, nil)
 		req.Delete("unicodePwd", []string{adPassword(oldPassword)})

@@ -20,14 +20,17 @@ import (
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
-// TestPasswordChangeThroughQlikSamba is the whole flow against the real
-// Samba AD DC: nina must change her password at next logon (773); she
-// opens the Qlik hub, signs in, changes her password on qlikgate's page
-// and lands in the hub, as CORP\nina. It lives here, beside providers/ldap's
-// own Samba tests, because Samba's ports are fixed: a web test with its own
-// Samba would collide with this package's when packages run in parallel.
-func TestPasswordChangeThroughQlikSamba(t *testing.T) {
-	s := ldap.NeedSamba(t)
+// changeStack is the Qlik hub (qliksim) in front of qlikgate with the ldap
+// provider "corp" opened with cfg, over real HTTP.
+type changeStack struct {
+	url  string // qlikgate
+	hub  string
+	p    *ldap.Provider
+	logs *testlog.Buffer
+}
+
+func newChangeStack(t *testing.T, cfg ldap.Config) changeStack {
+	t.Helper()
 	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Logf: t.Logf})
@@ -46,7 +49,6 @@ func TestPasswordChangeThroughQlikSamba(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ldap.SambaConfig(s, func(c *ldap.Config) { c.PasswordChange.Enabled = true })
 	common := providers.Common{ID: "corp", Kind: "ldap", Directory: "CORP"}
 	p, err := ldap.Open(context.Background(), common, &cfg, providers.Env{Log: log})
 	if err != nil {
@@ -69,15 +71,31 @@ func TestPasswordChangeThroughQlikSamba(t *testing.T) {
 	t.Cleanup(ts.Close)
 	sim.SetModuleURL(ts.URL + "/")
 
+	return changeStack{url: ts.URL, hub: sim.HubURL(), p: p, logs: logs}
+}
+
+// refusal is a new password the directory refuses, with the message the
+// page must show in language lang.
+type refusal struct{ next, lang, want string }
+
+// changeThroughQlik is the whole flow: user opens the Qlik hub, signs in
+// with old, is refused with reason (read from the audit log) and given the
+// change page, where each refusal shows its translated message, then
+// changes to next and lands in the hub as CORP\user; the old password no
+// longer signs in, and no password was logged.
+func (st changeStack) changeThroughQlik(t *testing.T, user, old, next, reason string, refusals []refusal) {
+	t.Helper()
 	b := webtest.NewBrowser()
-	login := b.MustGet(t, sim.HubURL())
+	login := b.MustGet(t, st.hub)
 	if !login.IsLoginPage() {
 		t.Fatalf("the hub did not lead to the login page: %d %s", login.Status, login.URL)
 	}
-	old, next := s.Password("nina"), "N3w-Passw0rd-nina!"
-	page := b.MustPostForm(t, ts.URL+"/login", login.MustLoginForm(t, "nina", old))
+	page := b.MustPostForm(t, st.url+"/login", login.MustLoginForm(t, user, old))
 	if page.Status != http.StatusOK || !strings.Contains(page.Body, `id="new-password"`) {
-		t.Fatalf("a must-change login (773): %d %q, want the change page", page.Status, page.Message())
+		t.Fatalf("%s (%s): %d %q, want the change page", user, reason, page.Status, page.Message())
+	}
+	if want := "reason=" + reason; !strings.Contains(st.logs.String(), want) {
+		t.Errorf("the log lacks %s", want)
 	}
 	form := func(current, next string) url.Values {
 		f := page.MustLoginForm(t, "", "")
@@ -88,15 +106,11 @@ func TestPasswordChangeThroughQlikSamba(t *testing.T) {
 		f.Set("confirm_password", next)
 		return f
 	}
-	// What Samba refuses comes back translated, on the same page.
-	for _, tt := range []struct{ next, lang, want string }{
-		{"Ab1!", "en", "The new password is too short."},
-		{"abcdefghijklmnop", "de", "Das neue Passwort ist nicht komplex genug"},
-		{old, "fr", "Vous avez déjà utilisé ce mot de passe."},
-	} {
-		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/password", strings.NewReader(form(old, tt.next).Encode()))
+	for _, tt := range refusals {
+		req, _ := http.NewRequest(http.MethodPost, st.url+"/password", strings.NewReader(form(old, tt.next).Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept-Language", tt.lang)
+		var err error
 		if page, err = b.Do(req); err != nil {
 			t.Fatal(err)
 		}
@@ -104,18 +118,64 @@ func TestPasswordChangeThroughQlikSamba(t *testing.T) {
 			t.Fatalf("new password %q: %d %q, want %q", tt.next, page.Status, page.Message(), tt.want)
 		}
 	}
-	hub := b.MustPostForm(t, ts.URL+"/password", form(old, next))
-	if hub.HubUser() != `CORP\nina` {
-		t.Fatalf("after the change: %d %s %q, want the hub as CORP\\nina", hub.Status, hub.URL, hub.Message())
+	hub := b.MustPostForm(t, st.url+"/password", form(old, next))
+	if want := `CORP\` + user; hub.HubUser() != want {
+		t.Fatalf("after the change: %d %s %q, want the hub as %s", hub.Status, hub.URL, hub.Message(), want)
 	}
-	if _, err := p.Login(context.Background(), "nina", old); !strings.Contains(errString(err), "wrong_password") {
+	if _, err := st.p.Login(context.Background(), user, old); !strings.Contains(errString(err), "wrong_password") {
 		t.Errorf("the old password after the change: %v, want wrong_password", err)
 	}
 	for _, pw := range []string{old, next} {
-		if strings.Contains(logs.String(), pw) {
+		if strings.Contains(st.logs.String(), pw) {
 			t.Errorf("the password %q appears in the log", pw)
 		}
 	}
+}
+
+// TestPasswordChangeThroughQlikSamba is the whole flow against the real
+// Samba AD DC: nina must change her password at next logon (773), quinn's
+// has expired (532); each opens the Qlik hub, signs in, changes the
+// password on qlikgate's page and lands in the hub. It lives here, beside
+// providers/ldap's own Samba tests, because Samba's ports are fixed: a web
+// test with its own Samba would collide with this package's when packages
+// run in parallel.
+func TestPasswordChangeThroughQlikSamba(t *testing.T) {
+	s := ldap.NeedSamba(t)
+	st := newChangeStack(t, ldap.SambaConfig(s, func(c *ldap.Config) { c.PasswordChange.Enabled = true }))
+	// What Samba refuses comes back translated, on the same page.
+	st.changeThroughQlik(t, "nina", s.Password("nina"), "N3w-Passw0rd-nina!", "password_must_change", []refusal{
+		{"Ab1!", "en", "The new password is too short."},
+		{"abcdefghijklmnop", "de", "Das neue Passwort ist nicht komplex genug"},
+		{s.Password("nina"), "fr", "Vous avez déjà utilisé ce mot de passe."},
+	})
+	t.Run("expired (532)", func(t *testing.T) {
+		if !s.PasswordExpired {
+			t.Skipf("Samba could not age the password: %v", s.PasswordExpiredErr)
+		}
+		st.changeThroughQlik(t, "quinn", s.Password("quinn"), "N3w-Passw0rd-quinn!", "password_expired", nil)
+	})
+}
+
+// TestPasswordChangeThroughQlikSlapd is the same flow against the real
+// slapd with the ppolicy overlay, over LDAPS: ruth's password was reset by
+// an administrator (pwdReset), ezra's has expired with grace logins left;
+// ppolicy's refusals come back translated.
+func TestPasswordChangeThroughQlikSlapd(t *testing.T) {
+	s := ldap.NeedSlapd(t)
+	st := newChangeStack(t, ldap.SlapdConfig(s, func(c *ldap.Config) {
+		c.URLs, c.CAFile, c.PasswordChange.Enabled = []string{s.LDAPSURL}, s.CAFile, true
+	}))
+	t.Run("reset by an administrator", func(t *testing.T) {
+		st.changeThroughQlik(t, "ruth", "ruthpass", "N3w-Passw0rd-ruth", "password_must_change", []refusal{
+			{"short", "en", "The new password is too short."},
+			{"ruthpass", "fr", "Vous avez déjà utilisé ce mot de passe."},
+		})
+	})
+	t.Run("expired", func(t *testing.T) {
+		st.changeThroughQlik(t, "ezra", "ezrapass", "N3w-Passw0rd-ezra", "password_expired", []refusal{
+			{"short", "de", "Das neue Passwort ist zu kurz"},
+		})
+	})
 }
 
 func errString(err error) string {

@@ -56,33 +56,57 @@ func (p *Provider) findUser(ctx context.Context, c *conn, name string) (*ldap.En
 // bindUser checks the password by binding as dn on a bind-only connection.
 func (p *Provider) bindUser(ctx context.Context, dn, password string) error {
 	return p.binds.run(ctx, func(c *conn) error {
-		err := c.do(ctx, func(l *ldap.Conn) error {
-			_, err := l.SimpleBind(ldap.NewSimpleBindRequest(dn, password, nil))
+		pp, err := p.bindOn(ctx, c, dn, password)
+		if err != nil {
 			return err
-		})
-		switch {
-		case err == nil:
-			p.log.DebugContext(ctx, "ldap: user bind accepted", "dn", dn, "url", c.server.url)
-			return nil
-		case isTransport(err):
-			return fmt.Errorf("ldap: bind as %q: %w", dn, err)
-		case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
-			f := bindFailure(diagnostic(err), p.cfg.PasswordChangeURL, err)
-			p.log.InfoContext(ctx, "ldap: user bind refused", "dn", dn, "reason", f.Reason, "url", c.server.url)
-			return f
-		case ldap.IsErrorAnyOf(err, ldap.LDAPResultInappropriateAuthentication, ldap.LDAPResultInsufficientAccessRights,
-			ldap.LDAPResultUnwillingToPerform):
-			// Policies (e.g. OpenLDAP's ppolicy, restricted accounts) refuse the
-			// user without saying anything the user may see.
-			f := &providers.Failure{Reason: providers.ReasonBindRefused, Err: wrapBad(err)}
-			p.log.InfoContext(ctx, "ldap: user bind refused", "dn", dn, "reason", f.Reason, "cause", err.Error(), "url", c.server.url)
-			return f
-		case ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired):
-			return unavailable("ldap: bind as %q: the server requires TLS for simple binds: use ldaps:// or start_tls: true: %w", dn, err)
-		default:
-			return unavailable("ldap: bind as %q: %w", dn, err)
 		}
+		// Accepted, but ppolicy may say the password must be changed first.
+		if f := p.policyBind(pp, nil, nil); f != nil {
+			p.log.InfoContext(ctx, "ldap: user bind accepted, but the password must be changed", "dn", dn, "reason", f.Reason, "url", c.server.url)
+			return f
+		}
+		return nil
 	})
+}
+
+// bindOn binds c as dn and returns what a password policy said about it.
+func (p *Provider) bindOn(ctx context.Context, c *conn, dn, password string) (*ldap.ControlBeheraPasswordPolicy, error) {
+	req := ldap.NewSimpleBindRequest(dn, password, nil)
+	if !p.cfg.ActiveDirectory {
+		req.Controls = []ldap.Control{ldap.NewControlBeheraPasswordPolicy()}
+	}
+	var pp *ldap.ControlBeheraPasswordPolicy
+	err := c.do(ctx, func(l *ldap.Conn) error {
+		res, err := l.SimpleBind(req)
+		var controls []ldap.Control
+		if res != nil {
+			controls = res.Controls
+		}
+		pp = policyResult(nil, controls)
+		return err
+	})
+	switch {
+	case err == nil:
+		p.log.DebugContext(ctx, "ldap: user bind accepted", "dn", dn, "url", c.server.url)
+		return pp, nil
+	case isTransport(err):
+		return nil, fmt.Errorf("ldap: bind as %q: %w", dn, err)
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
+		f := p.policyBind(pp, err, bindFailure(diagnostic(err), p.cfg.PasswordChangeURL, err))
+		p.log.InfoContext(ctx, "ldap: user bind refused", "dn", dn, "reason", f.Reason, "url", c.server.url)
+		return nil, f
+	case ldap.IsErrorAnyOf(err, ldap.LDAPResultInappropriateAuthentication, ldap.LDAPResultInsufficientAccessRights,
+		ldap.LDAPResultUnwillingToPerform):
+		// Policies (e.g. OpenLDAP's ppolicy, restricted accounts) refuse the
+		// user without saying anything the user may see.
+		f := &providers.Failure{Reason: providers.ReasonBindRefused, Err: wrapBad(err)}
+		p.log.InfoContext(ctx, "ldap: user bind refused", "dn", dn, "reason", f.Reason, "cause", err.Error(), "url", c.server.url)
+		return nil, f
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired):
+		return nil, unavailable("ldap: bind as %q: the server requires TLS for simple binds: use ldaps:// or start_tls: true: %w", dn, err)
+	default:
+		return nil, unavailable("ldap: bind as %q: %w", dn, err)
+	}
 }
 
 // identity maps the user's entry to a Qlik identity.

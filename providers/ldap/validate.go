@@ -114,9 +114,6 @@ func (c *Config) validatePasswordChange() error {
 	if !c.PasswordChange.Enabled {
 		return nil
 	}
-	if !c.ActiveDirectory {
-		return errors.New("password_change.enabled: only Active Directory is supported so far: set active_directory: true, or use password_change_url")
-	}
 	if c.StartTLS {
 		return nil
 	}

@@ -31,6 +31,7 @@ func TestValidateAccepts(t *testing.T) {
 		}),
 		"StartTLS":                   validConfig(func(c *Config) { c.URLs, c.StartTLS = []string{"ldap://dc1:389"}, true }),
 		"password change over LDAPS": validConfig(func(c *Config) { c.ActiveDirectory, c.PasswordChange.Enabled = true, true }),
+		"OpenLDAP password change":   validConfig(func(c *Config) { c.PasswordChange.Enabled = true }),
 		"password change with StartTLS": validConfig(func(c *Config) {
 			c.URLs, c.StartTLS, c.ActiveDirectory, c.PasswordChange.Enabled = []string{"ldap://dc1:389"}, true, true, true
 		}),
@@ -85,8 +86,9 @@ func TestValidateRejects(t *testing.T) {
 		{"password change over plain LDAP", func(c *Config) {
 			c.URLs, c.ActiveDirectory, c.PasswordChange.Enabled = []string{"ldaps://dc1", "ldap://dc2"}, true, true
 		}, `password_change.enabled: needs TLS to every server, but urls[1] "ldap://dc2" is plain ldap://: use ldaps:// or start_tls: true`},
-		{"password change without AD", func(c *Config) { c.PasswordChange.Enabled = true },
-			"password_change.enabled: only Active Directory is supported so far"},
+		{"OpenLDAP password change over plain LDAP", func(c *Config) {
+			c.URLs, c.PasswordChange.Enabled = []string{"ldap://ldap1"}, true
+		}, `password_change.enabled: needs TLS to every server, but urls[0] "ldap://ldap1" is plain ldap://`},
 		{"relative change URL", func(c *Config) { c.PasswordChangeURL = "/change" }, "password_change_url: \"/change\" must be an absolute http(s) URL"},
 	}
 	for _, tt := range tests {

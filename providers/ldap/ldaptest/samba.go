@@ -37,8 +37,9 @@ import (
 //	mona      must change password (773), for tests that change it
 //	nina      must change password (773), for tests that change it
 //	paul      password expired (532, like pete), for tests that change it
+//	quinn     password expired (532, like pete), for tests that change it
 //
-// Tests that change a password use mona, nina or paul, one each, so that
+// Tests that change a password use mona, nina, paul or quinn, one each, so that
 // the others keep the state described here.
 //
 // The domain locks an account after LockoutThreshold wrong passwords.
@@ -52,7 +53,7 @@ type Samba struct {
 	BindDN   string // svc-qlik's DN
 	BindPass string
 	Dir      string
-	// PasswordExpired tells whether pete's and paul's passwords could be aged (it needs
+	// PasswordExpired tells whether pete's, paul's and quinn's passwords could be aged (it needs
 	// Samba's Python bindings); if not, PasswordExpiredErr says why.
 	PasswordExpired    bool
 	PasswordExpiredErr error
@@ -131,6 +132,9 @@ func StartSamba(dir string) (*Samba, error) {
 	s.PasswordExpiredErr = s.agePassword(conf, "pete", 50*24*time.Hour)
 	if s.PasswordExpiredErr == nil {
 		s.PasswordExpiredErr = s.agePassword(conf, "paul", 50*24*time.Hour)
+	}
+	if s.PasswordExpiredErr == nil {
+		s.PasswordExpiredErr = s.agePassword(conf, "quinn", 50*24*time.Hour)
 	}
 	s.PasswordExpired = s.PasswordExpiredErr == nil
 	return s, nil
@@ -225,6 +229,7 @@ func (s *Samba) populate(tc *tls.Config) error {
 		{"mona", map[string][]string{"pwdLastSet": {"0"}}},
 		{"nina", map[string][]string{"pwdLastSet": {"0"}}},
 		{"paul", nil},
+		{"quinn", nil},
 	}
 	for _, u := range users {
 		req := ldap.NewAddRequest(s.DN(u.name), nil)

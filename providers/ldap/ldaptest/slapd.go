@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,6 +29,14 @@ import (
 //	  ou=groups              admins{alice} users{alice,bob}
 //	                         dev{dave} ⊂ engineering ⊂ staff          (nested)
 //	                         cycle-a{erin, cycle-b} ⊂ cycle-b{cycle-a} (a cycle)
+//
+//	  ou=policies            ppolicy: default (pwdMinLength 8, pwdCheckQuality 2,
+//	                         pwdInHistory 3, pwdMustChange), grace (expires,
+//	                         5 grace logins), nograce (expires), young (pwdMinAge 1 day)
+//	  ou=people, ppolicy     uid=rita, ruth (reset by an administrator: pwdReset),
+//	                         eddie, ezra (expired, grace logins left), nora
+//	                         (expired, no grace login), yuri (changed too recently),
+//	                         each "<uid>pass"
 //
 // carol is in no group. The memberOf overlay fills memberOf on users and
 // groups. Unauthenticated binds (a DN with an empty password) succeed, as on
@@ -135,6 +144,7 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
 moduleload refint
+moduleload ppolicy
 pidfile   %[1]s/slapd.pid
 argsfile  %[1]s/slapd.args
 TLSCACertificateFile  %[2]s
@@ -164,6 +174,8 @@ memberof-memberof-ad memberOf
 memberof-refint      TRUE
 overlay   refint
 refint_attributes    member
+overlay   ppolicy
+ppolicy_default      "cn=default,ou=policies,%[5]s"
 `, s.Dir, tf.CA, tf.Cert, tf.Key, s.BaseDN, s.AdminDN, ssha(s.AdminPW))
 }
 
@@ -219,6 +231,9 @@ func (s *Slapd) load() error {
 			return err
 		}
 	}
+	if err := s.loadPolicies(c); err != nil {
+		return err
+	}
 	// Close the cycle once both groups exist, so memberOf is right on both.
 	m := ldap.NewModifyRequest(grp("cycle-a"), nil)
 	m.Add("member", []string{grp("cycle-b")})
@@ -228,13 +243,64 @@ func (s *Slapd) load() error {
 	return nil
 }
 
+// relax is the LDAP Relax Rules control, with which the rootdn may set
+// ppolicy's operational attributes (pwdChangedTime) that nobody else may.
+var relax = ldap.NewControlString("1.3.6.1.4.1.4203.666.5.12", true, "")
+
+// loadPolicies adds ppolicy's policies and the users whose passwords
+// need changing. The default policy applies to every user but only
+// matters when a password changes, so the other users sign in as before.
+func (s *Slapd) loadPolicies(c *ldap.Conn) error {
+	b := s.BaseDN
+	policy := func(cn string, extra map[string][]string) entry {
+		attrs := map[string][]string{
+			"objectClass": {"pwdPolicy", "device"}, "cn": {cn}, "pwdAttribute": {"userPassword"},
+			"pwdMinLength": {"8"}, "pwdCheckQuality": {"2"}, "pwdInHistory": {"3"},
+			"pwdMustChange": {"TRUE"}, "pwdAllowUserChange": {"TRUE"},
+		}
+		maps.Copy(attrs, extra)
+		return entry{"cn=" + cn + ",ou=policies," + b, attrs}
+	}
+	user := func(uid, policy string, extra map[string][]string) entry {
+		attrs := map[string][]string{
+			"objectClass": {"inetOrgPerson"}, "uid": {uid}, "cn": {uid}, "sn": {"Example"},
+			"mail": {uid + "@example.org"}, "userPassword": {ssha(uid + "pass")},
+		}
+		if policy != "" {
+			attrs["pwdPolicySubentry"] = []string{"cn=" + policy + ",ou=policies," + b}
+		}
+		maps.Copy(attrs, extra)
+		return entry{"uid=" + uid + ",ou=people," + b, attrs}
+	}
+	long := "20200101000000Z" // years ago: past any pwdMaxAge below
+	entries := []entry{
+		{"ou=policies," + b, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"policies"}}},
+		policy("default", nil),
+		policy("grace", map[string][]string{"pwdMaxAge": {"86400"}, "pwdGraceAuthNLimit": {"5"}}),
+		policy("nograce", map[string][]string{"pwdMaxAge": {"86400"}}),
+		policy("young", map[string][]string{"pwdMinAge": {"86400"}}),
+		user("rita", "", map[string][]string{"pwdReset": {"TRUE"}}),
+		user("ruth", "", map[string][]string{"pwdReset": {"TRUE"}}),
+		user("eddie", "grace", map[string][]string{"pwdChangedTime": {long}}),
+		user("ezra", "grace", map[string][]string{"pwdChangedTime": {long}}),
+		user("nora", "nograce", map[string][]string{"pwdChangedTime": {long}}),
+		user("yuri", "young", nil),
+	}
+	for _, e := range entries {
+		if err := e.add(c, relax); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type entry struct {
 	dn    string
 	attrs map[string][]string
 }
 
-func (e entry) add(c *ldap.Conn) error {
-	req := ldap.NewAddRequest(e.dn, nil)
+func (e entry) add(c *ldap.Conn, controls ...ldap.Control) error {
+	req := ldap.NewAddRequest(e.dn, controls)
 	for k, v := range e.attrs {
 		req.Attribute(k, v)
 	}

@@ -124,6 +124,7 @@ func New(o Options) (*Server, error) {
 	for _, t := range o.Targets {
 		s.targets[t.ID()] = t
 	}
+	s.metrics.watchNodes(o.Targets)
 	if len(s.targets) == 0 {
 		return nil, errors.New("web: at least one Qlik target is required")
 	}

@@ -48,6 +48,12 @@ type state struct {
 	Targets []string `json:"tg,omitempty"`
 	// Flows are entries from Qlik waiting for the user to sign in.
 	Flows []flow `json:"f,omitempty"`
+	// Kept is what each target asked to be given back at the browser's
+	// next hand-off (qlik.Handoff.Keep): the sense-session flow's proxy
+	// SessionId, so the browser keeps one proxy session per target. It
+	// outlives an expired sign-in, so the next sign-in reuses the session
+	// or, for another user, has it deleted; logout clears it.
+	Kept map[string]string `json:"k,omitempty"`
 
 	// touched says that load changed the state (a new SID, a sign-out, a
 	// later SeenAt): it must be saved even where nothing else changes it.
@@ -318,6 +324,19 @@ func (st *state) pruneFlows(now time.Time) {
 	st.Flows = slices.DeleteFunc(st.Flows, func(f flow) bool {
 		return now.Sub(time.Unix(f.Created, 0)) > flowTTL
 	})
+}
+
+// keep records what target id asked to keep, and says whether that
+// changed the state.
+func (st *state) keep(id, v string) bool {
+	if v == "" || st.Kept[id] == v {
+		return false
+	}
+	if st.Kept == nil {
+		st.Kept = map[string]string{}
+	}
+	st.Kept[id] = v
+	return true
 }
 
 // addTarget records a target the user was handed to and reports whether

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -57,7 +58,7 @@ func entryTarget(t testing.TB) *TicketTarget {
 	cfg.AllowedRedirectHosts = []string{"qlik.corp.local", "lb.corp.local:8443"}
 	tt := &TicketTarget{site: &site{id: "sense", cfg: *cfg, log: slog.New(slog.DiscardHandler)}}
 	tt.allowed, tt.redirectHosts = allowlists(cfg)
-	tt.home = withSlash(cfg.ProxyRestURI)
+	tt.nodes, tt.now = newNodes(cfg), time.Now
 	return tt
 }
 
@@ -69,16 +70,16 @@ func TestParseEntry(t *testing.T) {
 		want    qlik.Entry
 		wantErr bool
 	}{
-		{name: "no parameters: configured QPS, no target", query: "",
-			want: qlik.Entry{ProxyRestURI: "https://sense1.corp.local:4243/qps/hr/"}},
+		{name: "no parameters: no node named, no target", query: "",
+			want: qlik.Entry{}},
 		{name: "as Qlik sends it (lower-case escapes, trailing slash)",
 			query: "proxyRestUri=https%3a%2f%2fsense1.corp.local%3a4243%2fqps%2fhr%2f&targetId=" + guid,
 			want:  qlik.Entry{ProxyRestURI: "https://sense1.corp.local:4243/qps/hr/", TargetID: guid}},
 		{name: "allowlisted second node, host case differs",
 			query: "targetId=" + guid + "&proxyRestUri=" + url.QueryEscape("https://SENSE2.corp.local:4243/qps/hr/"),
 			want:  qlik.Entry{ProxyRestURI: "https://sense2.corp.local:4243/qps/hr/", TargetID: guid}},
-		{name: "targetId without proxyRestUri uses the configured QPS", query: "targetId=" + guid,
-			want: qlik.Entry{ProxyRestURI: "https://sense1.corp.local:4243/qps/hr/", TargetID: guid}},
+		{name: "targetId without proxyRestUri names no node", query: "targetId=" + guid,
+			want: qlik.Entry{TargetID: guid}},
 		{name: "foreign host", query: "proxyRestUri=" + url.QueryEscape("https://evil.example:4243/qps/hr/"), wantErr: true},
 		{name: "right host, other port", query: "proxyRestUri=" + url.QueryEscape("https://sense1.corp.local:4244/qps/hr/"), wantErr: true},
 		{name: "right host, other prefix", query: "proxyRestUri=" + url.QueryEscape("https://sense1.corp.local:4243/qps/finance/"), wantErr: true},

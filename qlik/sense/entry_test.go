@@ -182,6 +182,14 @@ func TestValidate(t *testing.T) {
 		{"pfx password without pfx", func(c *Config) { c.PFXPassword = "x" }, []string{"pfx_password: set only with pfx_file"}},
 		{"bad allowlist entry", func(c *Config) { c.AllowedProxyRestURIs = []string{"http://x/qps/"} }, []string{"allowed_proxy_rest_uris[0]: ", "https"}},
 		{"relative hub", func(c *Config) { c.HubURL = "/hub/" }, []string{"hub_url: "}},
+		{"proxy_rest_uri and nodes", func(c *Config) { c.Nodes = []string{"https://sense2:4243/qps/hr/"} },
+			[]string{"nodes: set either proxy_rest_uri (one node) or nodes, not both"}},
+		{"bad node", func(c *Config) { c.ProxyRestURI, c.Nodes = "", []string{"https://a:4243/qps/hr/", "http://b:4243/qps/hr/"} },
+			[]string{"nodes[1]: ", "https"}},
+		{"same node twice", func(c *Config) {
+			c.ProxyRestURI, c.Nodes = "", []string{"https://a:4243/qps/hr/", "https://A:4243/qps/hr"}
+		}, []string{"nodes[1]: ", "same node as nodes[0]"}},
+		{"no back-off", func(c *Config) { c.NodeBackoff = 0 }, []string{"node_backoff: must be positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,6 +208,11 @@ func TestValidate(t *testing.T) {
 	}
 	if err := validConfig().Validate(); err != nil {
 		t.Fatalf("valid config refused: %v", err)
+	}
+	nodes := validConfig()
+	nodes.ProxyRestURI, nodes.Nodes = "", []string{"https://a:4243/qps/hr/", "https://b:4243/qps/hr/"}
+	if err := nodes.Validate(); err != nil {
+		t.Fatalf("valid config with nodes refused: %v", err)
 	}
 }
 

@@ -184,7 +184,9 @@ func TestValidate(t *testing.T) {
 		{"relative hub", func(c *Config) { c.HubURL = "/hub/" }, []string{"hub_url: "}},
 		{"proxy_rest_uri and nodes", func(c *Config) { c.Nodes = []string{"https://sense2:4243/qps/hr/"} },
 			[]string{"nodes: set either proxy_rest_uri (one node) or nodes, not both"}},
-		{"bad node", func(c *Config) { c.ProxyRestURI, c.Nodes = "", []string{"https://a:4243/qps/hr/", "http://b:4243/qps/hr/"} },
+		{"bad node", func(c *Config) {
+			c.ProxyRestURI, c.Nodes = "", []string{"https://a:4243/qps/hr/", "http://b:4243/qps/hr/"}
+		},
 			[]string{"nodes[1]: ", "https"}},
 		{"same node twice", func(c *Config) {
 			c.ProxyRestURI, c.Nodes = "", []string{"https://a:4243/qps/hr/", "https://A:4243/qps/hr"}

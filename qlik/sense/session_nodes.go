@@ -173,7 +173,7 @@ func userKey(u qlik.User) string {
 	return strings.ToLower(u.Directory) + "\\" + strings.ToLower(u.UserID)
 }
 
-// start retries req on n unless too many retries already wait.
+// retryLater retries req on n unless too many retries already wait.
 func (t *SessionTarget) retryLater(n *node, u qlik.User, req sessionRequest) {
 	r := t.retries
 	ctx, cancel := context.WithCancel(context.Background())
@@ -231,4 +231,18 @@ func (t *SessionTarget) cancelRetries(u qlik.User) {
 	for rt := range r.pending[userKey(u)] {
 		rt.cancel()
 	}
+}
+
+// Close stops the waiting retries (at shutdown or when a reload replaces
+// the target): they belong to the configuration that made them.
+func (t *SessionTarget) Close() error {
+	r := t.retries
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rts := range r.pending {
+		for rt := range rts {
+			rt.cancel()
+		}
+	}
+	return nil
 }

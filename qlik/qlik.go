@@ -56,6 +56,14 @@ type Handoff struct {
 	Keep string
 }
 
+// KeptEnder is implemented by targets whose Handoff.Keep names something
+// they created in Qlik for one browser (a proxy session): when the
+// browser's qlikgate sign-in expires, the web layer calls EndKept so that
+// it does not outlive the sign-in and count against the user's limit.
+type KeptEnder interface {
+	EndKept(ctx context.Context, u User, kept string) error
+}
+
 // NodeStatus is the health of one Qlik server node as a target last saw it.
 type NodeStatus struct {
 	Node     string // the node's address, as configured

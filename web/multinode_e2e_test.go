@@ -335,3 +335,22 @@ func TestSiteSessionLimitPage(t *testing.T) {
 		t.Errorf("the site counts %d sessions, want 5 (the refused ones left nothing behind)", got)
 	}
 }
+
+// TestSiteExpiryEndsTheSession: when the qlikgate sign-in expires, the
+// proxy session qlikgate created for the browser is deleted on every node
+// instead of counting against the user's five until Qlik times it out.
+func TestSiteExpiryEndsTheSession(t *testing.T) {
+	s := newSiteStack(t, qliksim.SiteOptions{Nodes: 2}, siteTarget{session: true, allNodes: true})
+	b := webtest.NewBrowser()
+	s.login(t, b)
+	if got := s.site.UserSessions("CORP", "alice"); got[0] != 1 || got[1] != 1 {
+		t.Fatalf("sessions per node after login = %v", got)
+	}
+	s.clock.Advance(web.DefaultConfig().Session.Lifetime + time.Minute)
+	if p := b.MustGet(t, s.srv.URL+"/t/sense/"); !p.IsLoginPage() {
+		t.Fatalf("after expiry: %d %s, want the login page", p.Status, p.URL)
+	}
+	if got := s.site.UserSessions("CORP", "alice"); got[0] != 0 || got[1] != 0 {
+		t.Errorf("sessions per node after the sign-in expired = %v, want none", got)
+	}
+}

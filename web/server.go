@@ -137,6 +137,7 @@ func New(o Options) (*Server, error) {
 	if s.sessions, err = newSessionStore(o.Config.Session, base, secure, s.sameSite(secure), s.now); err != nil {
 		return nil, err
 	}
+	s.sessions.ended = s.endKept
 	state := o.State
 	if state == nil {
 		state = newMemoryState()

@@ -105,6 +105,11 @@ type sessionStore struct {
 	server serverSideStore
 	log    *slog.Logger
 
+	// ended, when set, is told about a sign-in that expired or was signed
+	// out elsewhere while targets kept something for it (Kept), so they
+	// can end what they created for it in Qlik.
+	ended func(ctx context.Context, user providers.Identity, kept map[string]string)
+
 	// revoked are the sessions signed out, until they would have expired
 	// anyway: the cookie is stateless, so a copy of it must be refused
 	// after logout. It outlives the Server (State), so a reload or a
@@ -223,6 +228,10 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 		switch {
 		case expired || idle || s.isRevoked(st.SID):
 			// Signed out, but keep the browser's pending flows.
+			if len(st.Kept) > 0 && s.ended != nil {
+				s.ended(r.Context(), *st.User, st.Kept)
+			}
+			st.Kept = nil
 			st.SID, st.CSRF = randomID(), randomID()
 			st.User, st.AuthAt, st.SeenAt, st.Targets = nil, 0, 0, nil
 			st.touched = true

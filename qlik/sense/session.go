@@ -272,7 +272,7 @@ func (t *SessionTarget) retryFailed(ctx context.Context, answers []nodeAnswer, u
 // Logout ends the user's proxy sessions on every node and removes the
 // cookie.
 func (t *SessionTarget) Logout(ctx context.Context, u qlik.User) (qlik.Handoff, error) {
-	t.cancelRetries(u)
+	t.cancelRetries(u, "")
 	h := qlik.Handoff{Cookies: []*http.Cookie{t.cookie("", -1)}}
 	return h, t.endUserSessions(ctx, u)
 }

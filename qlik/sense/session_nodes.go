@@ -163,7 +163,10 @@ type retrier struct {
 	n       int
 }
 
-type retry struct{ cancel context.CancelFunc }
+type retry struct {
+	id     string // the SessionId being retried
+	cancel context.CancelFunc
+}
 
 func newRetrier() *retrier {
 	return &retrier{delays: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second}, max: 1000, pending: map[string]map[*retry]bool{}}
@@ -177,7 +180,7 @@ func userKey(u qlik.User) string {
 func (t *SessionTarget) retryLater(n *node, u qlik.User, req sessionRequest) {
 	r := t.retries
 	ctx, cancel := context.WithCancel(context.Background())
-	rt := &retry{cancel: cancel}
+	rt := &retry{id: req.SessionId, cancel: cancel}
 	key := userKey(u)
 	r.mu.Lock()
 	if r.n >= r.max {
@@ -222,14 +225,16 @@ func (t *SessionTarget) retryLater(n *node, u qlik.User, req sessionRequest) {
 	}()
 }
 
-// cancelRetries stops the user's waiting retries: after a logout they
-// would bring a deleted session back.
-func (t *SessionTarget) cancelRetries(u qlik.User) {
+// cancelRetries stops the user's waiting retries of session id, or all of
+// them for "": after a logout they would bring a deleted session back.
+func (t *SessionTarget) cancelRetries(u qlik.User, id string) {
 	r := t.retries
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for rt := range r.pending[userKey(u)] {
-		rt.cancel()
+		if id == "" || rt.id == id {
+			rt.cancel()
+		}
 	}
 }
 
@@ -243,6 +248,27 @@ func (t *SessionTarget) Close() error {
 		for rt := range rts {
 			rt.cancel()
 		}
+	}
+	return nil
+}
+
+// EndKept deletes, on every node, the proxy session qlikgate kept for a
+// browser whose qlikgate sign-in expired.
+func (t *SessionTarget) EndKept(ctx context.Context, u qlik.User, kept string) error {
+	if !validSessionID(kept) {
+		return nil
+	}
+	t.cancelRetries(u, kept)
+	var errs []error
+	for _, a := range onNodes(t.nodes, func(n *node) nodeAnswer {
+		return nodeAnswer{n: n, err: t.call(ctx, n, http.MethodDelete, "session/"+url.PathEscape(kept), nil, nil)}
+	}) {
+		if a.err != nil && !isStatus(a.err, http.StatusNotFound) {
+			errs = append(errs, fmt.Errorf("node %s: %w", a.n.base, a.err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sense-session %s: end the session of an expired sign-in: %w", t.id, err)
 	}
 	return nil
 }

@@ -18,5 +18,6 @@
 // or without stickiness, and a site-wide count of each user's parallel
 // sessions that refuses the sixth with Qlik's text. What Qlik leaves open
 // (whether session-API sessions count, whether one SessionId on several
-// nodes counts once) are switches, counted strictly by default.
+// nodes counts once) are switches: by default session-API sessions count,
+// and one SessionId counts once however many nodes hold it.
 package qliksim

@@ -267,7 +267,10 @@ func TestSiteSingleSignOnReusesTheSession(t *testing.T) {
 		t.Errorf("the site counts %d sessions of alice after 50 re-entries, want at most 1", got)
 	}
 	if now := b.Cookie(s.site.HubURL(), s.site.CookieName()); first == nil || now == nil || now.Value != first.Value {
-		t.Error("the browser's proxy session cookie changed across re-entries")
+		t.Fatal("the browser's proxy session cookie changed across re-entries")
+	}
+	if strings.Contains(s.logs.String(), first.Value) {
+		t.Error("the proxy SessionId appears in qlikgate's log")
 	}
 	// Qlik forgot it (inactivity timeout, node restart): the next re-entry
 	// makes a new one, and still only one counts.

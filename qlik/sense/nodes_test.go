@@ -2,10 +2,12 @@ package sense
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -89,5 +91,16 @@ func TestPoolOrder(t *testing.T) {
 	st := s.Nodes()
 	if len(st) != 4 || st[0].Failures != 1 || !st[0].Up || st[3].Node != "https://d:4243/qps/hr/" {
 		t.Errorf("Nodes() = %+v", st)
+	}
+}
+
+// TestQPSErrorsHideSessionIDs: a QPS error is logged, and a SessionId in
+// its path is the user's Qlik session cookie.
+func TestQPSErrorsHideSessionIDs(t *testing.T) {
+	const id = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"
+	c := newQPSClient(&tls.Config{MinVersion: tls.VersionTLS12}, time.Second)
+	err := c.do(context.Background(), http.MethodGet, "https://127.0.0.1:1/qps/hr/", "session/"+id, nil, nil)
+	if err == nil || strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "session/{id}") {
+		t.Errorf("error %v: want the path with the id hidden", err)
 	}
 }

@@ -206,6 +206,11 @@ func (t *SessionTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (q
 		// The user's node has it: the others catch up, now or later.
 		t.retryFailed(ctx, t.add(ctx, missing, req), u, req)
 	} else {
+		if validSessionID(e.Kept) {
+			// One proxy session per browser: the old one must not linger
+			// on another node, counting against the user's five.
+			t.deleteSession(ctx, t.nodes, e.Kept)
+		}
 		req.SessionId = newSessionID()
 		err = t.addAll(ctx, nodes, named != nil, u, req)
 	}

@@ -110,7 +110,8 @@ func sameUser(sd sessionData, u qlik.User) bool {
 // this browser, and whether it can be reused at all: the node the user
 // will reach (the first, when Qlik named it; otherwise any) must still know
 // it, for this same user. A kept session of another user (the browser
-// signed in as someone else since) is deleted, never handed over.
+// signed in as someone else since) is never handed over; Login deletes
+// it.
 func (t *SessionTarget) reuse(ctx context.Context, nodes []*node, named *node, id string, u qlik.User) (missing []*node, ok bool) {
 	answers := t.lookup(ctx, nodes, id)
 	var known []*node
@@ -128,11 +129,7 @@ func (t *SessionTarget) reuse(ctx context.Context, nodes []*node, named *node, i
 			missing = append(missing, a.n)
 		}
 	}
-	if foreign {
-		t.deleteSession(ctx, nodes, id)
-		return nil, false
-	}
-	if len(known) == 0 || (named != nil && known[0] != named) {
+	if foreign || len(known) == 0 || (named != nil && known[0] != named) {
 		return nil, false
 	}
 	return missing, true

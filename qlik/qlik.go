@@ -25,6 +25,12 @@ type Entry struct {
 	// ReturnTo is a validated URL to send the user to after login, for
 	// targets that take one.
 	ReturnTo string `json:"r,omitempty"`
+	// Kept is what the target asked, in Handoff.Keep, to be given back at
+	// this browser's next hand-off to it (the sense-session flow keeps its
+	// SessionId, so a returning browser reuses its proxy session instead of
+	// spending one more of Qlik's five). The web layer fills it in from the
+	// browser's qlikgate session; it is never part of a pending entry.
+	Kept string `json:"-"`
 }
 
 // User is the Qlik-side view of an authenticated identity.
@@ -45,6 +51,32 @@ type Handoff struct {
 	Cookies []*http.Cookie
 	// Page, when not nil, is rendered instead of redirecting.
 	Page *HandoffPage
+	// Keep, when not empty, is stored in the browser's qlikgate session and
+	// given back as Entry.Kept at its next hand-off to the same target. It
+	// may be a credential (a proxy session id): it is never logged.
+	Keep string
+}
+
+// KeptEnder is implemented by targets whose Handoff.Keep names something
+// they created in Qlik for one browser (a proxy session): when the
+// browser's qlikgate sign-in expires, the web layer calls EndKept so that
+// it does not outlive the sign-in and count against the user's limit.
+type KeptEnder interface {
+	EndKept(ctx context.Context, u User, kept string) error
+}
+
+// NodeStatus is the health of one Qlik server node as a target last saw it.
+type NodeStatus struct {
+	Node     string // the node's address, as configured
+	Up       bool   // false while the node is in back-off after a failure
+	Calls    uint64 // calls made to the node
+	Failures uint64 // calls that failed because of the node
+}
+
+// NodeReporter is implemented by targets that talk to several server nodes
+// (Sense proxy nodes), for per-node metrics.
+type NodeReporter interface {
+	Nodes() []NodeStatus
 }
 
 // HandoffPage is a page that completes the hand-off in the browser (Qlik
@@ -75,6 +107,11 @@ type Target interface {
 // ErrBadEntry marks an entry request that must be refused (HTTP 400):
 // a foreign proxyRestUri, a malformed targetId, an unsafe return URL.
 var ErrBadEntry = errors.New("bad entry")
+
+// ErrSessionLimit marks a hand-off that Qlik refused because the user has
+// as many parallel sessions as Qlik allows (five on Qlik Sense): the user
+// must close one, or wait, rather than simply try again.
+var ErrSessionLimit = errors.New("too many parallel Qlik sessions")
 
 // Common holds the keys every target entry has in the configuration.
 type Common struct {

@@ -329,6 +329,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 	}
 	u := qlikUser(*st.User)
 	start := time.Now()
+	e.Kept = st.Kept[t.ID()]
 	h, err := t.Login(c.Request().Context(), u, e)
 	if err == nil && h.Redirect == "" && h.Page == nil {
 		err = errors.New("target returned neither a redirect nor a page")
@@ -343,6 +344,8 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		switch {
 		case errors.Is(err, qlik.ErrBadEntry):
 			return s.errorPage(c, http.StatusBadRequest, msgBadEntry)
+		case errors.Is(err, qlik.ErrSessionLimit):
+			return s.problem(c, http.StatusTooManyRequests, say(msgSessionLimit), s.entryURL(t))
 		case unreachable(err):
 			// Trying again goes through single sign-on to the same target.
 			return s.problem(c, http.StatusServiceUnavailable, say(msgQlikUnavailable), s.entryURL(t))
@@ -350,6 +353,9 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		return s.errorPage(c, http.StatusBadGateway, msgQlikRefused)
 	}
 	added := st.addTarget(t.ID())
+	if st.keep(t.ID(), h.Keep) {
+		added = true
+	}
 	closingEvent(c, "handed off to Qlik", slog.String(audit.Key, audit.Handoff), slog.String("target", t.ID()),
 		slog.String("user", u.UserID), slog.Float64("qlik_ms", ms(time.Since(start))))
 	for _, ck := range h.Cookies {

@@ -19,6 +19,7 @@ const (
 	msgBadEntry         = "message.bad_entry"
 	msgQlikRefused      = "message.qlik_refused"
 	msgQlikUnavailable  = "message.qlik_unavailable"
+	msgSessionLimit     = "message.session_limit"
 	msgLoop             = "message.loop"
 	msgUnknownTarget    = "message.unknown_target"
 	msgUnknownMethod    = "message.unknown_method"

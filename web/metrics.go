@@ -114,3 +114,52 @@ func (m *metrics) observeThrottled(p Provider) {
 	m.throttled.WithLabelValues(p.ID).Inc()
 	m.logins.WithLabelValues(p.ID, p.Kind, "throttled").Inc()
 }
+
+// nodeCollector reports each server node of the targets that have several
+// (qlik.NodeReporter), read when /metrics is scraped, so the target keeps
+// its own counts and nothing is copied on the hand-off path.
+type nodeCollector struct {
+	targets            []qlik.NodeReporter
+	ids                []string
+	up, calls, failure *prometheus.Desc
+}
+
+// watchNodes registers the per-node series of the targets that report nodes.
+func (m *metrics) watchNodes(targets []qlik.Target) {
+	c := &nodeCollector{
+		up: prometheus.NewDesc("qlikgate_qlik_node_up",
+			"1 while a Qlik node takes calls, 0 while it is skipped after a failure (back-off).", []string{"target", "node"}, nil),
+		calls: prometheus.NewDesc("qlikgate_qlik_node_calls_total",
+			"Calls qlikgate made to a Qlik node.", []string{"target", "node"}, nil),
+		failure: prometheus.NewDesc("qlikgate_qlik_node_failures_total",
+			"Calls to a Qlik node that failed because of the node (unreachable or 5xx).", []string{"target", "node"}, nil),
+	}
+	for _, t := range targets {
+		if r, ok := t.(qlik.NodeReporter); ok {
+			c.targets, c.ids = append(c.targets, r), append(c.ids, t.ID())
+		}
+	}
+	if len(c.targets) > 0 {
+		m.reg.MustRegister(c)
+	}
+}
+
+func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.up
+	ch <- c.calls
+	ch <- c.failure
+}
+
+func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	for i, t := range c.targets {
+		for _, n := range t.Nodes() {
+			up := 0.0
+			if n.Up {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, c.ids[i], n.Node)
+			ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n.Calls), c.ids[i], n.Node)
+			ch <- prometheus.MustNewConstMetric(c.failure, prometheus.CounterValue, float64(n.Failures), c.ids[i], n.Node)
+		}
+	}
+}

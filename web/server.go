@@ -130,6 +130,7 @@ func New(o Options) (*Server, error) {
 	for _, t := range o.Targets {
 		s.targets[t.ID()] = t
 	}
+	s.metrics.watchNodes(o.Targets)
 	if len(s.targets) == 0 {
 		return nil, errors.New("web: at least one Qlik target is required")
 	}
@@ -145,6 +146,7 @@ func New(o Options) (*Server, error) {
 	if s.sessions, err = newSessionStore(o.Config.Session, base, secure, s.sameSite(secure), s.now); err != nil {
 		return nil, err
 	}
+	s.sessions.ended = s.endKept
 	state := o.State
 	if state == nil {
 		state = newMemoryState()

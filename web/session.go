@@ -51,6 +51,12 @@ type state struct {
 	// PasswordLogin is how User signed in with a password, for the
 	// self-service password change; nil after a redirect login.
 	PasswordLogin *passwordLogin `json:"pl,omitempty"`
+	// Kept is what each target asked to be given back at the browser's
+	// next hand-off (qlik.Handoff.Keep): the sense-session flow's proxy
+	// SessionId, so the browser keeps one proxy session per target. It
+	// outlives an expired sign-in, so the next sign-in reuses the session
+	// or, for another user, has it deleted; logout clears it.
+	Kept map[string]string `json:"k,omitempty"`
 
 	// touched says that load changed the state (a new SID, a sign-out, a
 	// later SeenAt): it must be saved even where nothing else changes it.
@@ -101,6 +107,11 @@ type sessionStore struct {
 	// the cookie store; log reports its failures.
 	server serverSideStore
 	log    *slog.Logger
+
+	// ended, when set, is told about a sign-in that expired or was signed
+	// out elsewhere while targets kept something for it (Kept), so they
+	// can end what they created for it in Qlik.
+	ended func(ctx context.Context, user providers.Identity, kept map[string]string)
 
 	// revoked are the sessions signed out, until they would have expired
 	// anyway: the cookie is stateless, so a copy of it must be refused
@@ -220,6 +231,10 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 		switch {
 		case expired || idle || s.isRevoked(st.SID):
 			// Signed out, but keep the browser's pending flows.
+			if len(st.Kept) > 0 && s.ended != nil {
+				s.ended(r.Context(), *st.User, st.Kept)
+			}
+			st.Kept = nil
 			st.SID, st.CSRF = randomID(), randomID()
 			st.User, st.AuthAt, st.SeenAt, st.Targets = nil, 0, 0, nil
 			st.touched = true
@@ -322,6 +337,19 @@ func (st *state) pruneFlows(now time.Time) {
 	st.Flows = slices.DeleteFunc(st.Flows, func(f flow) bool {
 		return now.Sub(time.Unix(f.Created, 0)) > flowTTL
 	})
+}
+
+// keep records what target id asked to keep, and says whether that
+// changed the state.
+func (st *state) keep(id, v string) bool {
+	if v == "" || st.Kept[id] == v {
+		return false
+	}
+	if st.Kept == nil {
+		st.Kept = map[string]string{}
+	}
+	st.Kept[id] = v
+	return true
 }
 
 // addTarget records a target the user was handed to and reports whether

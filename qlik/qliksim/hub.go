@@ -51,6 +51,12 @@ func (s *Sense) serveHub(w http.ResponseWriter, r *http.Request) {
 			plainError(w, http.StatusInternalServerError, "internal error")
 			return
 		}
+		if reason == limitReason {
+			// The proxy shows Qlik's denial instead of the hub; the ticket is spent.
+			s.logf("hub: ticket %s: %s", redact(tickets[0]), reason)
+			plainError(w, http.StatusForbidden, SessionLimitMessage)
+			return
+		}
 		if reason != "" {
 			s.rejectTicket(w, r, redact(tickets[0]), reason)
 			return
@@ -126,6 +132,9 @@ func (s *Sense) consumeTicket(tk string) (sd SessionData, reason string, err err
 	s.stats.ticketsConsumed.Add(1)
 	sd = copySession(t.user)
 	sd.SessionId = id
+	if !s.st.admit(sd, false) {
+		return SessionData{}, limitReason, nil
+	}
 	if _, ok := s.st.addSession(sd); !ok {
 		return SessionData{}, "", errUUIDCollision
 	}
@@ -278,7 +287,7 @@ func (s *Sense) servePersonalAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	delete(s.st.sessions, sd.SessionId)
+	s.st.drop(sd.SessionId)
 	s.mu.Unlock()
 	s.logf("hub: session %s of %s\\%s logged out by its owner", redact(sd.SessionId), sd.UserDirectory, sd.UserId)
 	writeJSON(w, http.StatusOK, map[string]string{

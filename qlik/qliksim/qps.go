@@ -14,6 +14,14 @@ const xsrfMessage = "XSRF prevention check failed. Possible XSRF discovered."
 // xrfkey check before it is routed.
 func (s *Sense) serveQPS(w http.ResponseWriter, r *http.Request) {
 	s.stats.qpsRequests.Add(1)
+	s.mu.Lock()
+	failing := s.failing
+	s.mu.Unlock()
+	if failing {
+		s.logf("QPS: %s %s: 503: the node is failing (SetFailing)", r.Method, r.URL.Path)
+		plainError(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
 	if reason := checkXrfkey(r); reason != "" {
 		s.logf("QPS: %s %s: 403: %s", r.Method, r.URL.Path, reason)
 		plainError(w, http.StatusForbidden, xsrfMessage)

@@ -75,6 +75,7 @@ type Sense struct {
 	mu        sync.Mutex
 	moduleURL string
 	st        state
+	failing   bool // SetFailing: the QPS answers 503
 
 	stats struct {
 		ticketsIssued, ticketsConsumed, ticketsRejected atomic.Int64
@@ -206,6 +207,14 @@ func (s *Sense) SetModuleURL(u string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.moduleURL = u
+}
+
+// SetFailing makes the QPS answer every call with 503 (a node that is up
+// but unwell) until it is called with false.
+func (s *Sense) SetFailing(failing bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failing = failing
 }
 
 // CookieName is the session cookie's name: "X-Qlik-Session-<prefix>" (or

@@ -49,8 +49,17 @@ func (s *Sense) handleSessions(w http.ResponseWriter, r *http.Request, _ []strin
 		return
 	}
 	s.mu.Lock()
-	newUser, ok := s.st.addSession(sd)
+	admitted := s.st.admit(sd, true)
+	var newUser, ok bool
+	if admitted {
+		newUser, ok = s.st.addSession(sd)
+	}
 	s.mu.Unlock()
+	if !admitted {
+		s.logf("QPS: POST session: 403: %s\\%s is at the site's session limit", sd.UserDirectory, sd.UserId)
+		plainError(w, http.StatusForbidden, SessionLimitMessage)
+		return
+	}
 	if !ok {
 		s.logf("QPS: POST session: 405: session %s already exists", redact(sd.SessionId))
 		// The real QPS HTML-escapes the quotes (contract §1.5).
@@ -84,7 +93,7 @@ func (s *Sense) handleSession(w http.ResponseWriter, r *http.Request, segs []str
 	s.mu.Lock()
 	sd, ok := s.st.sessions[id]
 	if ok && r.Method == http.MethodDelete {
-		delete(s.st.sessions, id)
+		s.st.drop(id)
 	}
 	s.mu.Unlock()
 	if !ok {

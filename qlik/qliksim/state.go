@@ -42,6 +42,9 @@ type state struct {
 	targets  map[string]target
 	sessions map[string]SessionData
 	users    map[string]bool // userKey of every user that ever had a session
+	// limit is the site's per-user session counter when the node belongs
+	// to a Site, nil for a lone node (which enforces no limit).
+	limit *sessionCounter
 
 	// Tickets and targetIds live for a fixed time and the clock only moves
 	// forward, so the order they were added in is the order they expire in:
@@ -100,8 +103,29 @@ func userKey(dir, id string) string {
 	return strings.ToLower(dir) + "\\" + strings.ToLower(id)
 }
 
+// admit reports whether the site's session limit lets sd be added.
+func (st *state) admit(sd SessionData, api bool) bool {
+	if _, dup := st.sessions[sd.SessionId]; dup || st.limit == nil {
+		return true // a duplicate is refused by addSession
+	}
+	return st.limit.admit(userKey(sd.UserDirectory, sd.UserId), sd.SessionId, api)
+}
+
+// drop deletes a session and tells the site's counter.
+func (st *state) drop(sid string) {
+	sd, ok := st.sessions[sid]
+	if !ok {
+		return
+	}
+	delete(st.sessions, sid)
+	if st.limit != nil {
+		st.limit.end(userKey(sd.UserDirectory, sd.UserId), sid)
+	}
+}
+
 // addSession stores sd unless its id is taken; newUser reports whether the
-// user had no session before (the QPS's AddedSession.NewUser).
+// user had no session before (the QPS's AddedSession.NewUser). Call admit
+// first.
 func (st *state) addSession(sd SessionData) (newUser, ok bool) {
 	if _, dup := st.sessions[sd.SessionId]; dup {
 		return false, false
@@ -122,7 +146,7 @@ func (st *state) userSessions(dir, id string, remove bool) []SessionData {
 		if userKey(sd.UserDirectory, sd.UserId) == k {
 			out = append(out, sd)
 			if remove {
-				delete(st.sessions, sid)
+				st.drop(sid)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,11 +30,11 @@ const (
 )
 
 // Diagnose checks the client certificate and key, the root CA, and every
-// QPS address (proxy_rest_uri and allowed_proxy_rest_uris) with a TLS
+// QPS address (each node, and allowed_proxy_rest_uris) with a TLS
 // handshake and a harmless authenticated GET. Both Sense flows share it.
 func (s *site) Diagnose(ctx context.Context) []check.Result {
 	out := s.certificateChecks(time.Now())
-	bases := append([]string{s.cfg.ProxyRestURI}, s.cfg.AllowedProxyRestURIs...)
+	bases := append(slices.Clone(s.cfg.nodeList()), s.cfg.AllowedProxyRestURIs...)
 	probes := make([]check.Result, len(bases))
 	var wg sync.WaitGroup
 	for i, b := range bases {

@@ -147,6 +147,12 @@ func TestDiagnose(t *testing.T) {
 			{"QPS " + deadURI, false, "connection refused", "nothing accepts connections on"},
 			{"QPS https://", true, "reachable", ""},
 		}},
+		{name: "one of the nodes is down", mod: func(_ *testing.T, c *Config, _ qliksim.Files, _ *qliksim.PKI) {
+			c.ProxyRestURI, c.Nodes = "", []string{c.ProxyRestURI, deadURI}
+		}, want: []want{
+			{"QPS " + deadURI, false, "connection refused", "nothing accepts connections on"},
+			{"QPS https://", true, "reachable", ""},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,8 +16,17 @@ import (
 // Config is the `sense:` block of a target.
 type Config struct {
 	// ProxyRestURI is the QPS REST base of the virtual proxy,
-	// https://node:4243/qps/{prefix}/. Required.
+	// https://node:4243/qps/{prefix}/, on a site with one proxy node.
+	// Required unless nodes.
 	ProxyRestURI string `yaml:"proxy_rest_uri"`
+	// Nodes are the QPS REST bases of every proxy node linked to the
+	// virtual proxy, in order of preference: without a proxyRestUri from
+	// Qlik, the first healthy one gets the call and the next takes over
+	// when it fails. Instead of proxy_rest_uri.
+	Nodes []string `yaml:"nodes"`
+	// NodeBackoff is how long a node that failed is tried only after the
+	// others.
+	NodeBackoff time.Duration `yaml:"node_backoff"`
 	// AllowedProxyRestURIs are other QPS bases (other nodes of the site) a
 	// browser may arrive with. Anything else is refused: the module would
 	// otherwise send its client certificate wherever a link points.
@@ -62,17 +71,37 @@ type Config struct {
 
 // DefaultConfig returns a configuration with the defaults filled in.
 func DefaultConfig() *Config {
-	return &Config{GroupAttribute: "Group", Timeout: 10 * time.Second}
+	return &Config{GroupAttribute: "Group", Timeout: 10 * time.Second, NodeBackoff: 30 * time.Second}
 }
 
 // Validate reports every problem with the block, without reading files.
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.ProxyRestURI == "" {
-		add("proxy_rest_uri: required (the QPS REST address, like https://sense.corp.local:4243/qps/hr/)")
-	} else if _, err := canonicalQPS(c.ProxyRestURI); err != nil {
-		add("proxy_rest_uri: %v", err)
+	switch {
+	case c.ProxyRestURI != "" && len(c.Nodes) > 0:
+		add("nodes: set either proxy_rest_uri (one node) or nodes, not both")
+	case c.ProxyRestURI == "" && len(c.Nodes) == 0:
+		add("proxy_rest_uri: required (the QPS REST address, like https://sense.corp.local:4243/qps/hr/), or list every proxy node in nodes")
+	case c.ProxyRestURI != "":
+		if _, err := canonicalQPS(c.ProxyRestURI); err != nil {
+			add("proxy_rest_uri: %v", err)
+		}
+	}
+	seen := map[string]int{}
+	for i, u := range c.Nodes {
+		canon, err := canonicalQPS(u)
+		if err != nil {
+			add("nodes[%d]: %v", i, err)
+			continue
+		}
+		if j, dup := seen[canon]; dup {
+			add("nodes[%d]: %q is the same node as nodes[%d]", i, u, j)
+		}
+		seen[canon] = i
+	}
+	if c.NodeBackoff <= 0 {
+		add("node_backoff: must be positive")
 	}
 	for i, u := range c.AllowedProxyRestURIs {
 		if _, err := canonicalQPS(u); err != nil {
@@ -113,6 +142,15 @@ func (c *Config) Validate() error {
 		add("timeout: must be positive")
 	}
 	return errors.Join(errs...)
+}
+
+// nodeList is the configured proxy nodes: nodes, or proxy_rest_uri as a
+// one-node list.
+func (c *Config) nodeList() []string {
+	if len(c.Nodes) > 0 {
+		return c.Nodes
+	}
+	return []string{c.ProxyRestURI}
 }
 
 // canonicalQPS checks a QPS REST base and returns it in the form used for

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -57,7 +58,7 @@ func entryTarget(t testing.TB) *TicketTarget {
 	cfg.AllowedRedirectHosts = []string{"qlik.corp.local", "lb.corp.local:8443"}
 	tt := &TicketTarget{site: &site{id: "sense", cfg: *cfg, log: slog.New(slog.DiscardHandler)}}
 	tt.allowed, tt.redirectHosts = allowlists(cfg)
-	tt.home = withSlash(cfg.ProxyRestURI)
+	tt.nodes, tt.now = newNodes(cfg), time.Now
 	return tt
 }
 
@@ -69,16 +70,16 @@ func TestParseEntry(t *testing.T) {
 		want    qlik.Entry
 		wantErr bool
 	}{
-		{name: "no parameters: configured QPS, no target", query: "",
-			want: qlik.Entry{ProxyRestURI: "https://sense1.corp.local:4243/qps/hr/"}},
+		{name: "no parameters: no node named, no target", query: "",
+			want: qlik.Entry{}},
 		{name: "as Qlik sends it (lower-case escapes, trailing slash)",
 			query: "proxyRestUri=https%3a%2f%2fsense1.corp.local%3a4243%2fqps%2fhr%2f&targetId=" + guid,
 			want:  qlik.Entry{ProxyRestURI: "https://sense1.corp.local:4243/qps/hr/", TargetID: guid}},
 		{name: "allowlisted second node, host case differs",
 			query: "targetId=" + guid + "&proxyRestUri=" + url.QueryEscape("https://SENSE2.corp.local:4243/qps/hr/"),
 			want:  qlik.Entry{ProxyRestURI: "https://sense2.corp.local:4243/qps/hr/", TargetID: guid}},
-		{name: "targetId without proxyRestUri uses the configured QPS", query: "targetId=" + guid,
-			want: qlik.Entry{ProxyRestURI: "https://sense1.corp.local:4243/qps/hr/", TargetID: guid}},
+		{name: "targetId without proxyRestUri names no node", query: "targetId=" + guid,
+			want: qlik.Entry{TargetID: guid}},
 		{name: "foreign host", query: "proxyRestUri=" + url.QueryEscape("https://evil.example:4243/qps/hr/"), wantErr: true},
 		{name: "right host, other port", query: "proxyRestUri=" + url.QueryEscape("https://sense1.corp.local:4244/qps/hr/"), wantErr: true},
 		{name: "right host, other prefix", query: "proxyRestUri=" + url.QueryEscape("https://sense1.corp.local:4243/qps/finance/"), wantErr: true},
@@ -181,6 +182,16 @@ func TestValidate(t *testing.T) {
 		{"pfx password without pfx", func(c *Config) { c.PFXPassword = "x" }, []string{"pfx_password: set only with pfx_file"}},
 		{"bad allowlist entry", func(c *Config) { c.AllowedProxyRestURIs = []string{"http://x/qps/"} }, []string{"allowed_proxy_rest_uris[0]: ", "https"}},
 		{"relative hub", func(c *Config) { c.HubURL = "/hub/" }, []string{"hub_url: "}},
+		{"proxy_rest_uri and nodes", func(c *Config) { c.Nodes = []string{"https://sense2:4243/qps/hr/"} },
+			[]string{"nodes: set either proxy_rest_uri (one node) or nodes, not both"}},
+		{"bad node", func(c *Config) {
+			c.ProxyRestURI, c.Nodes = "", []string{"https://a:4243/qps/hr/", "http://b:4243/qps/hr/"}
+		},
+			[]string{"nodes[1]: ", "https"}},
+		{"same node twice", func(c *Config) {
+			c.ProxyRestURI, c.Nodes = "", []string{"https://a:4243/qps/hr/", "https://A:4243/qps/hr"}
+		}, []string{"nodes[1]: ", "same node as nodes[0]"}},
+		{"no back-off", func(c *Config) { c.NodeBackoff = 0 }, []string{"node_backoff: must be positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +210,11 @@ func TestValidate(t *testing.T) {
 	}
 	if err := validConfig().Validate(); err != nil {
 		t.Fatalf("valid config refused: %v", err)
+	}
+	nodes := validConfig()
+	nodes.ProxyRestURI, nodes.Nodes = "", []string{"https://a:4243/qps/hr/", "https://b:4243/qps/hr/"}
+	if err := nodes.Validate(); err != nil {
+		t.Fatalf("valid config with nodes refused: %v", err)
 	}
 }
 

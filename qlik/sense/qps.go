@@ -59,9 +59,10 @@ func newXrfkey() string { return rand.Text()[:16] }
 
 // do sends a JSON request to base+path and decodes a JSON answer into out.
 func (c *qpsClient) do(ctx context.Context, method, base, path string, in, out any) error {
+	shown := redactPath(path)
 	u, err := url.Parse(base + path)
 	if err != nil {
-		return fmt.Errorf("qps: %s %s: %w", method, path, err)
+		return fmt.Errorf("qps: %s %s: %w", method, shown, err)
 	}
 	key := newXrfkey()
 	q := u.Query()
@@ -72,13 +73,13 @@ func (c *qpsClient) do(ctx context.Context, method, base, path string, in, out a
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("qps: encode %s: %w", path, err)
+			return fmt.Errorf("qps: encode %s: %w", shown, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return fmt.Errorf("qps: %s %s: %w", method, path, err)
+		return fmt.Errorf("qps: %s %s: %w", method, shown, err)
 	}
 	req.Header.Set("X-Qlik-Xrfkey", key)
 	req.Header.Set("Accept", "application/json")
@@ -92,22 +93,31 @@ func (c *qpsClient) do(ctx context.Context, method, base, path string, in, out a
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("qps: %s %s://%s%s: %w", method, u.Scheme, u.Host, u.Path, err)
+		return fmt.Errorf("qps: %s %s://%s%s%s: %w", method, u.Scheme, u.Host, strings.TrimSuffix(u.Path, path), shown, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("qps: %s %s: reading answer: %w", method, path, err)
+		return fmt.Errorf("qps: %s %s: reading answer: %w", method, shown, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &StatusError{Method: method, Path: path, Status: resp.StatusCode, Body: snippet(data)}
+		return &StatusError{Method: method, Path: shown, Status: resp.StatusCode, Body: snippet(data)}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("qps: %s %s: answer is not the expected JSON: %w", method, path, err)
+			return fmt.Errorf("qps: %s %s: answer is not the expected JSON: %w", method, shown, err)
 		}
 	}
 	return nil
+}
+
+// redactPath hides a session id in a QPS path: errors are logged, and a
+// SessionId is the user's Qlik session cookie.
+func redactPath(path string) string {
+	if strings.HasPrefix(path, "session/") {
+		return "session/{id}"
+	}
+	return path
 }
 
 // snippet keeps the first line-ish of an error body for logs.

@@ -32,6 +32,11 @@ type SessionConfig struct {
 	// cover both qlikgate's host and the hub's host. Empty: qlikgate's host
 	// only, which works when both are served from the same host name.
 	CookieDomain string `yaml:"cookie_domain"`
+	// SessionOnAllNodes adds each proxy session to every node even when Qlik
+	// named the node the browser came from: needed behind a load balancer
+	// without stickiness. Without a named node, sessions always go to every
+	// node.
+	SessionOnAllNodes bool `yaml:"session_on_all_nodes"`
 }
 
 // Validate checks the block without reading files.
@@ -66,6 +71,8 @@ type SessionTarget struct {
 	cookieName   string
 	cookieDomain string
 	secure       bool // the hub is https: the cookie must be Secure
+	allNodes     bool // session_on_all_nodes
+	retries      *retrier
 }
 
 // OpenSession loads the certificates, builds the QPS client and checks that
@@ -92,6 +99,8 @@ func OpenSession(_ context.Context, c qlik.Common, cfg *SessionConfig, env qlik.
 		cookieName:   cfg.SessionCookieName,
 		cookieDomain: strings.ToLower(strings.TrimPrefix(cfg.CookieDomain, ".")),
 		secure:       hub.Scheme == "https",
+		allNodes:     cfg.SessionOnAllNodes,
+		retries:      newRetrier(),
 	}, nil
 }
 
@@ -177,7 +186,9 @@ func newSessionID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-// Login creates a proxy session and hands its cookie to the browser.
+// Login hands the browser a proxy session: the one qlikgate gave it before
+// while the node still knows it (Qlik counts every session against the
+// user's five), else a new one.
 func (t *SessionTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (qlik.Handoff, error) {
 	if err := checkUser(u); err != nil {
 		return qlik.Handoff{}, err
@@ -186,9 +197,24 @@ func (t *SessionTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (q
 		UserDirectory: u.Directory,
 		UserId:        u.UserID,
 		Attributes:    attributes(u, t.cfg.GroupAttribute),
-		SessionId:     newSessionID(),
 	}
-	if err := t.qps.do(ctx, http.MethodPost, t.base(e), "session", req, nil); err != nil {
+	named := t.named(e)
+	nodes := t.sessionNodes(named)
+	var err error
+	if missing, ok := t.reuseKept(ctx, nodes, named, e.Kept, u); ok {
+		req.SessionId = e.Kept
+		// The user's node has it: the others catch up, now or later.
+		t.retryFailed(ctx, t.add(ctx, missing, req), u, req)
+	} else {
+		if validSessionID(e.Kept) {
+			// One proxy session per browser: the old one must not linger
+			// on another node, counting against the user's five.
+			t.deleteSession(ctx, t.nodes, e.Kept)
+		}
+		req.SessionId = newSessionID()
+		err = t.addAll(ctx, nodes, named != nil, u, req)
+	}
+	if err != nil {
 		return qlik.Handoff{}, fmt.Errorf("sense-session %s: %w", t.id, err)
 	}
 	dest := t.cfg.HubURL
@@ -197,13 +223,82 @@ func (t *SessionTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (q
 			dest = ok
 		}
 	}
-	return qlik.Handoff{Redirect: dest, Cookies: []*http.Cookie{t.cookie(req.SessionId, 0)}}, nil
+	return qlik.Handoff{Redirect: dest, Cookies: []*http.Cookie{t.cookie(req.SessionId, 0)}, Keep: req.SessionId}, nil
 }
 
-// Logout ends the user's proxy sessions and removes the cookie.
+// reuseKept checks the session id kept for this browser, if any.
+func (t *SessionTarget) reuseKept(ctx context.Context, nodes []*node, named *node, kept string, u qlik.User) ([]*node, bool) {
+	if kept == "" || !validSessionID(kept) {
+		return nil, false
+	}
+	return t.reuse(ctx, nodes, named, kept, u)
+}
+
+// addAll adds the session to nodes. It succeeds when the node the user
+// will reach accepted it: the named node (the first, mustFirst) when Qlik
+// named one, else any node, since a load balancer sends browsers only to
+// nodes that answer. Nodes that failed are retried in the background; when
+// the hand-off fails, the nodes that accepted are cleaned up, so no
+// orphan counts against the user's limit.
+func (t *SessionTarget) addAll(ctx context.Context, nodes []*node, mustFirst bool, u qlik.User, req sessionRequest) error {
+	if len(nodes) == 0 {
+		return errors.New("no QPS node is configured")
+	}
+	answers := t.add(ctx, nodes, req)
+	var errs []error
+	var accepted []*node
+	for _, a := range answers {
+		if a.err == nil {
+			accepted = append(accepted, a.n)
+			continue
+		}
+		errs = append(errs, fmt.Errorf("node %s: %w", a.n.base, a.err))
+	}
+	if len(accepted) == 0 || mustFirst && answers[0].err != nil {
+		if len(accepted) > 0 {
+			t.deleteSession(context.WithoutCancel(ctx), accepted, req.SessionId)
+		}
+		return errors.Join(errs...)
+	}
+	t.retryFailed(ctx, answers, u, req)
+	return nil
+}
+
+// retryFailed schedules a background retry for each node that failed.
+func (t *SessionTarget) retryFailed(ctx context.Context, answers []nodeAnswer, u qlik.User, req sessionRequest) {
+	for _, a := range answers {
+		if a.err != nil {
+			t.log.WarnContext(ctx, "QPS node did not take the proxy session; retrying in the background", "node", a.n.base, "user", u.UserID, "cause", a.err.Error())
+			t.retryLater(a.n, u, req)
+		}
+	}
+}
+
+// Logout ends the user's proxy sessions on every node and removes the
+// cookie.
 func (t *SessionTarget) Logout(ctx context.Context, u qlik.User) (qlik.Handoff, error) {
+	t.cancelRetries(u, "")
 	h := qlik.Handoff{Cookies: []*http.Cookie{t.cookie("", -1)}}
 	return h, t.endUserSessions(ctx, u)
+}
+
+// validSessionID accepts what newSessionID makes: a kept id comes from the
+// browser's session and goes into a QPS path.
+func validSessionID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f'):
+			return false
+		}
+	}
+	return true
 }
 
 func (t *SessionTarget) cookie(value string, maxAge int) *http.Cookie {

@@ -2,6 +2,7 @@ package sense
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qlikgate/qlikgate/qlik"
@@ -23,7 +25,10 @@ type site struct {
 	cfg     Config
 	qps     *qpsClient
 	allowed map[string]string // canonical QPS base → base as configured
-	home    string            // proxy_rest_uri as configured, with its trailing slash
+	// nodes are every QPS base of the virtual proxy: nodes (or
+	// proxy_rest_uri) first, in order, then allowed_proxy_rest_uris.
+	nodes []*node
+	now   func() time.Time
 	// redirectHosts are the origins a TargetUri may have.
 	redirectHosts qlik.Origins
 	log           *slog.Logger
@@ -46,10 +51,25 @@ func openSite(c qlik.Common, cfg *Config, log *slog.Logger) (*site, error) {
 		log.Warn("the Qlik client certificate has expired: the QPS will refuse every hand-off",
 			"not_after", leaf.NotAfter)
 	}
-	s := &site{id: c.ID, cfg: *cfg, qps: newQPSClient(tlsConf, cfg.Timeout), log: log}
+	s := &site{id: c.ID, cfg: *cfg, qps: newQPSClient(tlsConf, cfg.Timeout), log: log, now: time.Now}
 	s.allowed, s.redirectHosts = allowlists(cfg)
-	s.home = withSlash(cfg.ProxyRestURI)
+	s.nodes = newNodes(cfg)
 	return s, nil
+}
+
+// newNodes makes one node per QPS base of a validated configuration.
+func newNodes(cfg *Config) []*node {
+	var out []*node
+	seen := map[string]bool{}
+	for i, raw := range append(slices.Clone(cfg.nodeList()), cfg.AllowedProxyRestURIs...) {
+		canon, _ := canonicalQPS(raw) // checked by Validate
+		if seen[canon] {
+			continue
+		}
+		seen[canon] = true
+		out = append(out, &node{base: withSlash(raw), pool: i < len(cfg.nodeList())})
+	}
+	return out
 }
 
 // allowlists derives, from a validated configuration, the QPS bases a
@@ -58,7 +78,7 @@ func allowlists(cfg *Config) (qps map[string]string, redirect qlik.Origins) {
 	qps, redirect = map[string]string{}, qlik.Origins{}
 	_ = redirect.AddURL(cfg.HubURL) // checked by Validate
 	hub, _ := url.Parse(cfg.HubURL)
-	for _, raw := range append([]string{cfg.ProxyRestURI}, cfg.AllowedProxyRestURIs...) {
+	for _, raw := range append(slices.Clone(cfg.nodeList()), cfg.AllowedProxyRestURIs...) {
 		canon, _ := canonicalQPS(raw)
 		base := withSlash(raw)
 		qps[canon] = base
@@ -93,10 +113,11 @@ func (s *site) ID() string { return s.id }
 var targetIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // ParseEntry validates targetId and proxyRestUri from the proxy's redirect.
-// The proxyRestUri must be the configured one or allowlisted: the module
-// authenticates to it with the site's client certificate.
+// The proxyRestUri must be a configured node or allowlisted: the module
+// authenticates to it with the site's client certificate. Without one the
+// entry names no node, and the hand-off picks one.
 func (t *site) ParseEntry(q url.Values) (qlik.Entry, error) {
-	e := qlik.Entry{ProxyRestURI: t.home}
+	var e qlik.Entry
 	if raw := q.Get("proxyRestUri"); raw != "" {
 		canon, err := canonicalQPS(raw)
 		if err != nil {
@@ -104,7 +125,7 @@ func (t *site) ParseEntry(q url.Values) (qlik.Entry, error) {
 		}
 		base, ok := t.allowed[canon]
 		if !ok {
-			return qlik.Entry{}, fmt.Errorf("%w: proxyRestUri %q is neither proxy_rest_uri nor in allowed_proxy_rest_uris", qlik.ErrBadEntry, raw)
+			return qlik.Entry{}, fmt.Errorf("%w: proxyRestUri %q is neither a configured node (proxy_rest_uri, nodes) nor in allowed_proxy_rest_uris", qlik.ErrBadEntry, raw)
 		}
 		e.ProxyRestURI = base
 	}
@@ -125,27 +146,25 @@ func withSlash(base string) string {
 	return base + "/"
 }
 
-// base returns the QPS base for an entry. An entry stored in a session is
-// checked again, in case the configuration changed since.
-func (t *site) base(e qlik.Entry) string {
-	if e.ProxyRestURI != "" {
-		if canon, err := canonicalQPS(e.ProxyRestURI); err == nil {
-			if b, ok := t.allowed[canon]; ok {
-				return b
-			}
-		}
-	}
-	return t.home
-}
-
 // endUserSessions ends every proxy session of the user on this virtual
-// proxy (the QPS "logout everywhere").
+// proxy (the QPS "logout everywhere") on every node: proxy sessions live
+// in each node's memory, so one node's logout leaves the others'.
 func (t *site) endUserSessions(ctx context.Context, u qlik.User) error {
 	if err := checkUser(u); err != nil {
 		return err
 	}
 	path := "user/" + url.PathEscape(u.Directory) + "/" + url.PathEscape(u.UserID)
-	if err := t.qps.do(ctx, http.MethodDelete, t.base(qlik.Entry{}), path, nil, nil); err != nil {
+	errs := make([]error, len(t.nodes))
+	var wg sync.WaitGroup
+	for i, n := range t.nodes {
+		wg.Go(func() {
+			if err := t.call(ctx, n, http.MethodDelete, path, nil, nil); err != nil {
+				errs[i] = fmt.Errorf("node %s: %w", n.base, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sense %s: logout: %w", t.id, err)
 	}
 	return nil

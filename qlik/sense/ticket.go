@@ -40,15 +40,17 @@ func (t *TicketTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (ql
 		Attributes:    attributes(u, t.cfg.GroupAttribute),
 		TargetId:      e.TargetID,
 	}
-	base := t.base(e)
 	var res ticketResponse
-	err := t.qps.do(ctx, http.MethodPost, base, "ticket", req, &res)
-	if err != nil && e.TargetID != "" && isStatus(err, http.StatusBadRequest) {
-		// A stale targetId is refused by the QPS; the user still gets in, at
-		// the hub instead of the page first asked for.
-		t.log.WarnContext(ctx, "QPS refused the targetId; sending the user to the hub", "cause", err.Error())
-		req.TargetId = ""
-		err = t.qps.do(ctx, http.MethodPost, base, "ticket", req, &res)
+	var err error
+	if n := t.named(e); n != nil {
+		// The browser comes back through the node that sent it here, and a
+		// ticket is redeemed only on the node that issued it.
+		res, err = t.ticket(ctx, n, &req)
+	} else {
+		err = t.failover(ctx, func(n *node) (err error) {
+			res, err = t.ticket(ctx, n, &req)
+			return err
+		})
 	}
 	if err != nil {
 		return qlik.Handoff{}, fmt.Errorf("sense-ticket %s: %w", t.id, err)
@@ -69,6 +71,24 @@ func (t *TicketTarget) Login(ctx context.Context, u qlik.User, e qlik.Entry) (ql
 		return qlik.Handoff{}, fmt.Errorf("sense-ticket %s: %w", t.id, err)
 	}
 	return qlik.Handoff{Redirect: redirect}, nil
+}
+
+// ticket asks node n for a ticket. A stale targetId is refused by the QPS;
+// the user still gets in, at the hub instead of the page first asked for,
+// so req.TargetId is dropped and the call made again.
+func (t *TicketTarget) ticket(ctx context.Context, n *node, req *ticketRequest) (ticketResponse, error) {
+	var res ticketResponse
+	err := t.call(ctx, n, http.MethodPost, "ticket", req, &res)
+	if err != nil && req.TargetId != "" && isStatus(err, http.StatusBadRequest) {
+		t.log.WarnContext(ctx, "QPS refused the targetId; sending the user to the hub", "node", n.base, "cause", err.Error())
+		req.TargetId = ""
+		res = ticketResponse{}
+		err = t.call(ctx, n, http.MethodPost, "ticket", req, &res)
+	}
+	if err != nil {
+		return ticketResponse{}, fmt.Errorf("node %s: %w", n.base, err)
+	}
+	return res, nil
 }
 
 // Logout ends every proxy session of the user on this virtual proxy.

@@ -38,7 +38,7 @@ func TestAccountPasswordChange(t *testing.T) {
 	if hub := s.loginAs(t, b, "nick", "Old-Passw0rd"); hub.HubUser() != `CORP\nick` {
 		t.Fatalf("sign-in: %d %q", hub.Status, hub.Message())
 	}
-	if p := b.MustGet(t, s.srv.URL+"/logout"); !strings.Contains(p.Body, `id="change-password" href="/account/password"`) {
+	if p := b.MustGet(t, s.srv.URL+"/logout"); !strings.Contains(p.Body, `id="change-password" class="button secondary" href="/account/password"`) {
 		t.Fatalf("the sign-out page does not offer the change:\n%s", p.Body)
 	}
 	page := b.MustGet(t, s.srv.URL+"/account/password")

@@ -13,7 +13,8 @@ import (
 // signs in, lands on the change page with the focus on the current
 // password, is refused once (the message is announced and the focus back
 // on the form), then changes the password and reaches the hub. axe finds
-// nothing serious on the page, before and after the refusal.
+// nothing serious on the page, before and after the refusal, nor on the
+// signed-in user's own change page.
 func browserPasswordChange(t *testing.T, b *chromeBrowser) {
 	axe := chromeAxe(t)
 	ctx := b.tab(t, 1000, 800)
@@ -62,4 +63,12 @@ func browserPasswordChange(t *testing.T, b *chromeBrowser) {
 	if u := chromeText(t, ctx, "user"); u != `CORP\mike` {
 		t.Errorf("hub shows %q, want CORP\\mike", u)
 	}
+
+	// Signed in, the same form is on offer from the sign-out page.
+	chromeDo(t, ctx, chromedp.Navigate(s.srv.URL+"/logout"), chromedp.WaitVisible(chromedp.ID("change-password")))
+	chromeCheckAccessibility(t, ctx, axe, "sign-out page with the change")
+	chromeDo(t, ctx, chromedp.Click(chromedp.ID("change-password")), chromedp.WaitVisible(chromedp.ID("new-password")))
+	wantFocus("self-service page", "current-password")
+	chromeCheckAccessibility(t, ctx, axe, "self-service change page")
+	chromeShot(t, ctx, "self-service")
 }

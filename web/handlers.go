@@ -291,6 +291,15 @@ func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state
 	if !ok {
 		t = s.deflt
 	}
+	owes, err := s.owedFactor(c.Request().Context(), p, st)
+	if err != nil {
+		s.log.ErrorContext(c.Request().Context(), "the MFA store could not be asked: the login stops here", audit.Key, audit.MFAError,
+			"provider", providerID, "user", id.UserID, "cause", err.Error())
+		st.User = nil
+		s.saveSession(c, sess, st)
+		return s.errorPage(c, http.StatusServiceUnavailable, msgUnavailable)
+	}
+	st.Owes = owes
 	return s.handoff(c, sess, st, t, f.Entry)
 }
 
@@ -318,6 +327,9 @@ func (s *Server) provider(id string) Provider {
 // when load refreshed it. A single sign-on pass-through leaves it as the
 // browser sent it.
 func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t qlik.Target, e qlik.Entry) error {
+	if st.Owes != "" {
+		return s.deferHandoff(c, sess, st, t, e)
+	}
 	u := qlikUser(*st.User)
 	start := time.Now()
 	h, err := t.Login(c.Request().Context(), u, e)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/qlikgate/qlikgate/check"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
+	"github.com/qlikgate/qlikgate/mfa"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -29,6 +30,8 @@ type Provider struct {
 	providers.Common
 	// Impl implements providers.PasswordProvider or providers.RedirectProvider.
 	Impl any
+	// MFA is the provider's second-factor policy (the zero value: off).
+	MFA mfa.Policy
 }
 
 // Options is everything the server is built from.
@@ -51,6 +54,9 @@ type Options struct {
 	// State is what outlives this server (sign-outs): main opens one and
 	// passes it to every server it builds. nil means a fresh one in memory.
 	State *State
+	// MFA is the enrolment store and sealer, needed when a provider's
+	// policy enables a second factor.
+	MFA MFAOptions
 }
 
 // Server serves the login pages and hands users to Qlik.
@@ -72,6 +78,7 @@ type Server struct {
 	metrics   *metrics
 	ready     *readiness
 	kinds     map[string]string // target id → kind
+	mfa       MFAOptions
 }
 
 // New builds the server. It fails on a configuration the config loader
@@ -120,6 +127,9 @@ func New(o Options) (*Server, error) {
 			return nil, fmt.Errorf("web: provider %q implements no known provider interface", p.ID)
 		}
 		s.providers = append(s.providers, p)
+	}
+	if err := s.useMFA(o); err != nil {
+		return nil, err
 	}
 	for _, t := range o.Targets {
 		s.targets[t.ID()] = t
@@ -236,6 +246,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 		post.post("/password", s.handlePasswordChange, msgExpiredForm),
 		post.post("/logout", s.handleLogout, msgExpiredLogout),
 		post.post("/t/:target/logout", s.handleLogout, msgExpiredLogout),
+		s.mfaRoutes(g, post),
 	); err != nil {
 		return nil, err
 	}

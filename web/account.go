@@ -29,7 +29,9 @@ const msgPasswordChangedSelf = "password.changed_self"
 // password, and the name to change it for; ok is false for a user who
 // signed in some other way (OIDC, or a provider without password_change).
 func (s *Server) selfService(st *state) (pc providers.PasswordChanger, pl passwordLogin, ok bool) {
-	if st.User == nil || st.PasswordLogin == nil || st.PasswordLogin.Provider != st.User.Provider {
+	// A sign-in that still owes its second factor may do nothing but
+	// pass or enrol it.
+	if st.User == nil || st.Owes != "" || st.PasswordLogin == nil || st.PasswordLogin.Provider != st.User.Provider {
 		return nil, passwordLogin{}, false
 	}
 	pc, ok = s.password[st.User.Provider].(providers.PasswordChanger)

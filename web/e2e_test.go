@@ -17,6 +17,7 @@ import (
 
 	"github.com/qlikgate/qlikgate/internal/reqctx"
 	"github.com/qlikgate/qlikgate/internal/testlog"
+	"github.com/qlikgate/qlikgate/mfa"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/providers/static"
 	"github.com/qlikgate/qlikgate/qlik"
@@ -61,6 +62,9 @@ type setup struct {
 	target   []func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target
 	access   map[string]qlik.Access
 	https    bool
+	// mfa is the local provider's second-factor policy and its store.
+	mfa     mfa.Policy
+	mfaOpts web.MFAOptions
 }
 
 // withHTTPS serves qlikgate over HTTPS with httptest's certificate
@@ -153,7 +157,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	for _, m := range su.web {
 		m(&wc)
 	}
-	provs := []web.Provider{{Common: providers.Common{ID: "local", Kind: "static", Label: "Local", Directory: "CORP"}, Impl: prov}}
+	provs := []web.Provider{{Common: providers.Common{ID: "local", Kind: "static", Label: "Local", Directory: "CORP"}, Impl: prov, MFA: su.mfa}}
 	for _, f := range su.provider {
 		provs = append(provs, f(t, wc.Server.PublicURL, log))
 	}
@@ -170,6 +174,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 		Now:           clk.Now,
 		TargetKinds:   map[string]string{"sense": "sense-ticket", "session": "sense-session"},
 		Access:        su.access,
+		MFA:           su.mfaOpts,
 	})
 	if err != nil {
 		t.Fatal(err)

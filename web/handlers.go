@@ -60,8 +60,10 @@ func (s *Server) handleEntry(c echo.Context) error {
 	if st.User != nil {
 		// Checked before the loop counter: a refusal sends nobody back to
 		// Qlik, so reloading the 403 page is no redirect loop.
-		if refused, err := s.refuseEntry(c, sess, st, t); refused {
-			return err
+		if st.Owes == "" { // a sign-in that owes a factor gets no access decision yet
+			if refused, err := s.refuseEntry(c, sess, st, t); refused {
+				return err
+			}
 		}
 		loop := s.sessions.readLoop(c.Request(), st.SID).next(now)
 		if loop.looping() {
@@ -297,6 +299,15 @@ func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state
 	if !ok {
 		t = s.deflt
 	}
+	owes, err := s.owedFactor(c.Request().Context(), p, st)
+	if err != nil {
+		s.log.ErrorContext(c.Request().Context(), "the MFA store could not be asked: the login stops here", audit.Key, audit.MFAError,
+			"provider", providerID, "user", id.UserID, "cause", err.Error())
+		st.User = nil
+		s.saveSession(c, sess, st)
+		return s.errorPage(c, http.StatusServiceUnavailable, msgUnavailable)
+	}
+	st.Owes = owes
 	return s.handoff(c, sess, st, t, f.Entry)
 }
 
@@ -324,6 +335,9 @@ func (s *Server) provider(id string) Provider {
 // when load refreshed it. A single sign-on pass-through leaves it as the
 // browser sent it.
 func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t qlik.Target, e qlik.Entry) error {
+	if st.Owes != "" {
+		return s.deferHandoff(c, sess, st, t, e)
+	}
 	if refused, err := s.refuseEntry(c, sess, st, t); refused {
 		return err
 	}

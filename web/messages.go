@@ -31,6 +31,8 @@ const (
 	msgNotFound         = "message.not_found"
 	msgMethodNotAllowed = "message.method_not_allowed"
 	msgTooLarge         = "message.too_large"
+	msgMFABadCode       = "mfa.bad_code"
+	msgMFARemoved       = "mfa.removed"
 
 	headingError       = "error.heading"
 	headingUnavailable = "unavailable.heading"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/qlikgate/qlikgate/check"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
+	"github.com/qlikgate/qlikgate/mfa"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -30,6 +31,8 @@ type Provider struct {
 	providers.Common
 	// Impl implements providers.PasswordProvider or providers.RedirectProvider.
 	Impl any
+	// MFA is the provider's second-factor policy (the zero value: off).
+	MFA mfa.Policy
 }
 
 // Options is everything the server is built from.
@@ -55,6 +58,9 @@ type Options struct {
 	// State is what outlives this server (sign-outs): main opens one and
 	// passes it to every server it builds. nil means a fresh one in memory.
 	State *State
+	// MFA is the enrolment store and sealer, needed when a provider's
+	// policy enables a second factor.
+	MFA MFAOptions
 }
 
 // Server serves the login pages and hands users to Qlik.
@@ -77,6 +83,7 @@ type Server struct {
 	ready     *readiness
 	kinds     map[string]string // target id → kind
 	access    map[string]qlik.Access
+	mfa       MFAOptions
 }
 
 // New builds the server. It fails on a configuration the config loader
@@ -126,6 +133,9 @@ func New(o Options) (*Server, error) {
 			return nil, fmt.Errorf("web: provider %q implements no known provider interface", p.ID)
 		}
 		s.providers = append(s.providers, p)
+	}
+	if err := s.useMFA(o); err != nil {
+		return nil, err
 	}
 	for _, t := range o.Targets {
 		s.targets[t.ID()] = t
@@ -248,6 +258,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 		post.post("/account/password", s.handleAccountPassword, msgExpiredForm),
 		post.post("/logout", s.handleLogout, msgExpiredLogout),
 		post.post("/t/:target/logout", s.handleLogout, msgExpiredLogout),
+		s.mfaRoutes(g, post),
 	); err != nil {
 		return nil, err
 	}

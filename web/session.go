@@ -57,6 +57,11 @@ type state struct {
 	// outlives an expired sign-in, so the next sign-in reuses the session
 	// or, for another user, has it deleted; logout clears it.
 	Kept map[string]string `json:"k,omitempty"`
+	// Owes is the second factor the sign-in still owes (mfa.go): while it
+	// is set, no hand-off route accepts the session.
+	Owes string `json:"owe,omitempty"`
+	// Factors are the second factors passed in this sign-in.
+	Factors []string `json:"af,omitempty"`
 
 	// touched says that load changed the state (a new SID, a sign-out, a
 	// later SeenAt): it must be saved even where nothing else changes it.
@@ -237,6 +242,7 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 			st.Kept = nil
 			st.SID, st.CSRF = randomID(), randomID()
 			st.User, st.AuthAt, st.SeenAt, st.Targets = nil, 0, 0, nil
+			st.Owes, st.Factors = "", nil
 			st.touched = true
 		case seen >= s.seenEvery():
 			st.SeenAt = now.Unix()
@@ -295,7 +301,7 @@ func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessi
 func (st *state) login(id providers.Identity, now time.Time) {
 	st.SID, st.CSRF = randomID(), randomID()
 	st.User, st.AuthAt, st.SeenAt = &id, now.Unix(), now.Unix()
-	st.Targets = nil
+	st.Targets, st.Owes, st.Factors = nil, "", nil
 	st.PasswordLogin = nil
 	st.touched = true
 }

@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runHashPassword(args[1:], stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args[1:], stdout, stderr)
+	case "mfa":
+		return runMFA(ctx, args[1:], stdout, stderr)
 	case "service":
 		return runService(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -83,6 +85,7 @@ Commands:
   check -config FILE   check the configuration against the real servers: certificates, LDAP, OIDC, Qlik
   hash-password        read a password on stdin and print an argon2id hash for the static provider
   keygen -out FILE     make a Qlik Cloud JWT signing key; print the public key for the tenant
+  mfa list|reset USER  list second-factor enrolments, or reset a user's (help desk)
   service ACTION       install, uninstall, start, stop, reload or show the Windows service (status)
   version              print version, commit and build date
 

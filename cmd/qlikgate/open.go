@@ -58,7 +58,7 @@ func openConfig(ctx context.Context, c *config.Config, log *slog.Logger) (*opene
 	provs, targets, err := c.Open(ctx, log)
 	o := &opened{targets: targets}
 	for _, p := range provs {
-		o.providers = append(o.providers, web.Provider{Common: p.Common, Impl: p.Impl})
+		o.providers = append(o.providers, web.Provider{Common: p.Common, Impl: p.Impl, MFA: p.MFA})
 	}
 	return o, err
 }

@@ -103,6 +103,13 @@ func build(ctx context.Context, cfg *config.Config, state *web.State, log *slog.
 		closeAll()
 		return nil, nil, err
 	}
+	mfaOpts, closeMFA, err := openMFA(ctx, cfg)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	closeConfig := closeAll
+	closeAll = func() { closeConfig(); closeMFA() }
 	srv, err = web.New(web.Options{
 		Config:        web.Config{Server: cfg.Server, Session: cfg.Session, Security: cfg.Security, UI: cfg.UI},
 		Providers:     o.providers,
@@ -115,6 +122,7 @@ func build(ctx context.Context, cfg *config.Config, state *web.State, log *slog.
 		Version:       version,
 		Commit:        commit,
 		State:         state,
+		MFA:           mfaOpts,
 	})
 	if err != nil {
 		closeAll()

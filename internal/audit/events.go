@@ -21,6 +21,18 @@ const (
 	PasswordChangeFailed = "password_change_failed"
 )
 
+// The second factor (mfa). MFAFailed has a reason (wrong_code,
+// replayed_code, wrong_recovery_code…); MFAReset has by (user or
+// helpdesk).
+const (
+	MFAEnrolled  = "mfa_enrolled"
+	MFAVerified  = "mfa_verified"
+	MFAFailed    = "mfa_failed"
+	MFAThrottled = "mfa_throttled"
+	MFAReset     = "mfa_reset"
+	MFAError     = "mfa_error" // the enrolment store failed
+)
+
 // Hand-off to Qlik and the entry from it.
 const (
 	Handoff       = "handoff"

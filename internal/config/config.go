@@ -14,6 +14,7 @@ import (
 
 	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/internal/reqctx"
+	"github.com/qlikgate/qlikgate/mfa"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/web"
 )
@@ -31,14 +32,17 @@ type Config struct {
 	// UI is what the pages look like and which language they speak.
 	UI web.UIConfig `yaml:"ui"`
 	// Log is what qlikgate writes to its log, and how.
-	Log       logConfig       `yaml:"log"`
+	Log logConfig `yaml:"log"`
+	// MFA is where second-factor enrolments are kept, for the providers
+	// whose own mfa block enables one.
+	MFA       mfa.Config      `yaml:"mfa"`
 	Providers []providerEntry `yaml:"-"`
 	Targets   []targetEntry   `yaml:"-"`
 }
 
 func defaultConfig() *Config {
 	w := web.DefaultConfig()
-	return &Config{Server: w.Server, Session: w.Session, Security: w.Security, UI: w.UI, Log: logConfig{Level: "info", Format: "text"}}
+	return &Config{Server: w.Server, Session: w.Session, Security: w.Security, UI: w.UI, Log: logConfig{Level: "info", Format: "text"}, MFA: mfa.DefaultConfig()}
 }
 
 // Load reads, decodes and validates a configuration file. The error
@@ -80,6 +84,11 @@ func Parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Co
 		c.Session.RevocationFile = filepath.Join(dir, web.DefaultRevocationFile)
 	}
 	c.Session.RevocationFile = d.resolve(c.Session.RevocationFile)
+	if dir, ok := getenv("STATE_DIRECTORY"); ok && dir != "" && c.MFA.SQLiteFile == mfa.DefaultSQLiteFile {
+		dir, _, _ = strings.Cut(dir, ":")
+		c.MFA.SQLiteFile = filepath.Join(dir, mfa.DefaultSQLiteFile)
+	}
+	c.MFA.SQLiteFile = d.resolve(c.MFA.SQLiteFile)
 	if err := d.err(); err != nil {
 		return nil, err
 	}
@@ -109,6 +118,7 @@ func (c *Config) validate() error {
 	errs = append(errs, keyerr.Prefix("security.", c.Security.Validate()))
 	errs = append(errs, keyerr.Prefix("ui.", c.UI.Validate()))
 	errs = append(errs, keyerr.Prefix("log.", c.Log.validate()))
+	errs = append(errs, keyerr.Prefix("mfa.", c.MFA.Validate(c.MFAUsed())))
 	errs = append(errs, providerFamily.validate(c.Providers)...)
 	errs = append(errs, targetFamily.validate(c.Targets)...)
 	errs = append(errs, c.validateAccessProviders()...)
@@ -153,6 +163,16 @@ func (c *Config) TargetAccess() map[string]qlik.Access {
 		m[t.Common.ID] = t.Common.Access
 	}
 	return m
+}
+
+// MFAUsed reports whether any provider enables a second factor.
+func (c *Config) MFAUsed() bool {
+	for _, p := range c.Providers {
+		if p.MFA.Enabled() {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultTarget is the id of the default target.

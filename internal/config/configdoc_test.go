@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/qlikgate/qlikgate/internal/configdoc"
+	"github.com/qlikgate/qlikgate/mfa"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -98,7 +99,7 @@ func configReference(t *testing.T) (page []byte, keys []string) {
 
 	p := configdoc.Page{Title: "Configuration reference", Intro: configIntro}
 	root := entries(reflect.TypeFor[Config](), "", defaultConfig())
-	for _, block := range []string{"server", "session", "security", "ui", "log"} {
+	for _, block := range []string{"server", "session", "security", "ui", "log", "mfa"} {
 		s := configdoc.Section{Title: "`" + block + "`"}
 		for _, e := range root {
 			if e.Path == block || strings.HasPrefix(e.Path, block+".") {
@@ -112,6 +113,12 @@ func configReference(t *testing.T) (page []byte, keys []string) {
 	}
 	p.Sections = append(p.Sections, kindSections(t, "providers", "identity providers offered on the login page; at least one is required",
 		reflect.TypeFor[providers.Common](), providers.Common{}, providerBlocks(), entries, keySet)...)
+	policy := configdoc.Section{Title: "`providers[].mfa`", Intro: "The second factor of any provider's users. Guide: [mfa](mfa.md).",
+		Entries: append([]configdoc.Entry{{Key: configdoc.Key{Path: "providers[].mfa", Type: "mapping", Block: true,
+			Doc: "The provider's second-factor policy; the store is the top-level mfa block."}}},
+			entries(reflect.TypeFor[mfa.Policy](), "providers[].mfa", mfa.DefaultPolicy())...)}
+	keySet["providers[].mfa"] = true
+	p.Sections = append(p.Sections, policy)
 	p.Sections = append(p.Sections, kindSections(t, "targets", "Qlik deployments users are handed to; at least one is required",
 		reflect.TypeFor[qlik.Common](), qlik.Common{}, targetBlocks(), entries, keySet)...)
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/internal/kind"
+	"github.com/qlikgate/qlikgate/mfa"
 	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
@@ -21,6 +22,9 @@ type listEntry[C, E, T any] struct {
 	Common C
 	Kind   kind.Kind[C, E, T]
 	Config kind.Config
+	// MFA is a provider's `mfa:` block (targets have none): web's policy,
+	// not the provider's business, so it sits beside the kind's block.
+	MFA mfa.Policy
 }
 
 type (
@@ -36,10 +40,13 @@ type family[C kind.Config, E, T any] struct {
 	kinds kind.Kinds[C, E, T]
 	id    func(C) string
 	env   func(c *Config, common C, log *slog.Logger) E
+	// mfa says entries may have an `mfa:` block.
+	mfa bool
 }
 
 var providerFamily = family[providers.Common, providers.Env, providers.Provider]{
 	key:   "providers",
+	mfa:   true,
 	none:  "at least one provider is required",
 	kinds: providerKinds,
 	id:    func(c providers.Common) string { return c.ID },
@@ -64,10 +71,13 @@ func (f family[C, E, T]) decode(d *decoder, n *yaml.Node) []listEntry[C, E, T] {
 	var out []listEntry[C, E, T]
 	for i, item := range items(d, n, f.key) {
 		path := fmt.Sprintf("%s[%d]", f.key, i)
-		var e listEntry[C, E, T]
+		e := listEntry[C, E, T]{MFA: mfa.DefaultPolicy()}
 		kindName, _ := scalarAt(item, "kind")
 		k, ok := f.kinds.Lookup(kindName)
 		extra := map[string]any{}
+		if f.mfa {
+			extra["mfa"] = &e.MFA
+		}
 		if ok {
 			e.Kind, e.Config = k, k.NewConfig()
 			extra[k.ConfigKey] = e.Config
@@ -104,6 +114,9 @@ func (f family[C, E, T]) validate(es []listEntry[C, E, T]) []error {
 		seen[id] = i
 		if e.Config != nil {
 			errs = append(errs, keyerr.Prefix(path+e.Kind.ConfigKey+".", e.Config.Validate()))
+		}
+		if f.mfa {
+			errs = append(errs, keyerr.Prefix(path+"mfa.", e.MFA.Validate()))
 		}
 	}
 	return errs
@@ -144,7 +157,7 @@ func (c *Config) Open(ctx context.Context, log *slog.Logger) ([]Provider, []qlik
 	var provs []Provider
 	if perr == nil { // only then do impls and c.Providers line up
 		for i, impl := range impls {
-			provs = append(provs, Provider{Common: c.Providers[i].Common, Impl: impl})
+			provs = append(provs, Provider{Common: c.Providers[i].Common, Impl: impl, MFA: c.Providers[i].MFA})
 		}
 	}
 	targets, terr := targetFamily.openAll(ctx, c, c.Targets, log)
@@ -155,6 +168,8 @@ func (c *Config) Open(ctx context.Context, log *slog.Logger) ([]Provider, []qlik
 type Provider struct {
 	Common providers.Common
 	Impl   providers.Provider
+	// MFA is the entry's second-factor policy.
+	MFA mfa.Policy
 }
 
 // Opening is one provider or target opened on its own, for `qlikgate

@@ -1,13 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/qlikgate/qlikgate/qlik"
+	"github.com/qlikgate/qlikgate/web"
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
@@ -251,5 +255,73 @@ func TestMashupTicketThrottled(t *testing.T) {
 	s.clock.Advance(61 * time.Second)
 	if p, body := s.askTicket(t, b, "sense", s.srv.URL, true); p.Status != http.StatusOK {
 		t.Fatalf("a minute later: %d %v, want 200", p.Status, body)
+	}
+}
+
+// fakeTicketTarget issues tickets without Qlik, to show that one target's
+// embed origins do not open another target's tickets.
+type fakeTicketTarget struct {
+	handoffBenchTarget
+	id     string
+	issued *atomic.Int64
+}
+
+func (f fakeTicketTarget) ID() string { return f.id }
+func (f fakeTicketTarget) IssueTicket(context.Context, qlik.User) (qlik.Ticket, error) {
+	f.issued.Add(1)
+	return qlik.Ticket{Value: "fake-ticket", ExpiresIn: time.Minute}, nil
+}
+
+func TestMashupTicketOriginsArePerTarget(t *testing.T) {
+	const other = "https://other.example.com"
+	var issued atomic.Int64
+	s := newStack(t, withEmbedOrigins("sense", portal), withEmbedOrigins("other", other),
+		withTarget(func(testing.TB, string, *slog.Logger) qlik.Target {
+			return fakeTicketTarget{id: "other", issued: &issued}
+		}))
+	b := webtest.NewBrowser()
+	s.signIn(t, b)
+	for _, tc := range []struct {
+		target, origin string
+		status         int
+	}{
+		{"sense", other, http.StatusForbidden},
+		{"other", portal, http.StatusForbidden},
+		{"other", other, http.StatusOK},
+		{"sense", portal, http.StatusOK},
+	} {
+		p, body := s.askTicket(t, b, tc.target, tc.origin, true)
+		if p.Status != tc.status {
+			t.Errorf("%s from %s: %d %v, want %d", tc.target, tc.origin, p.Status, body, tc.status)
+		}
+		if tc.status != http.StatusOK && p.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s from %s: CORS headers on a refusal", tc.target, tc.origin)
+		}
+	}
+	if n := issued.Load(); n != 1 {
+		t.Errorf("the other target issued %d tickets, want 1", n)
+	}
+}
+
+func TestEmbedOriginsRefusedAtStart(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		embed  map[string][]string
+		target qlik.Target
+		want   string
+	}{
+		{"target without tickets", map[string][]string{"sense": {portal}}, handoffBenchTarget{}, "only for targets that issue tickets"},
+		{"unknown target", map[string][]string{"nope": {portal}}, fakeTicketTarget{handoffBenchTarget{}, "sense", new(atomic.Int64)}, `"nope", which is not among the targets`},
+		{"origin with a path", map[string][]string{"sense": {portal + "/app"}}, fakeTicketTarget{handoffBenchTarget{}, "sense", new(atomic.Int64)}, "not an origin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wc := web.DefaultConfig()
+			wc.Server.PublicURL = "https://auth.example.com/"
+			wc.Session.Secret = strings.Repeat("s", 40)
+			_, err := web.New(web.Options{Config: wc, Targets: []qlik.Target{tc.target}, DefaultTarget: "sense", EmbedOrigins: tc.embed})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "embed_origins") {
+				t.Fatalf("web.New: %v, want an error about embed_origins saying %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ package qlik
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -128,6 +129,11 @@ type Common struct {
 	// single sign-on included, before Qlik is asked for anything. Without
 	// it, everyone who signs in may enter.
 	Access Access `yaml:"access"`
+	// EmbedOrigins are the web origins (scheme://host[:port], no path) of
+	// portal or mashup pages whose scripts may ask for a ticket for a
+	// signed-in user at POST /t/{id}/ticket, beside qlikgate's own origin.
+	// Only for targets that issue tickets (sense-ticket).
+	EmbedOrigins []string `yaml:"embed_origins"`
 }
 
 // Validate checks the common keys.
@@ -135,6 +141,11 @@ func (c Common) Validate() error {
 	errs := kind.ValidateCommon(c.ID, c.Kind, "it appears in URLs as /t/{id}/")
 	if err := c.Access.Validate(); err != nil {
 		errs = append(errs, keyerr.Prefix("access.", err))
+	}
+	for i, o := range c.EmbedOrigins {
+		if err := checkOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("embed_origins[%d]: %q %w", i, o, err))
+		}
 	}
 	return errors.Join(errs...)
 }

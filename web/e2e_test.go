@@ -61,6 +61,7 @@ type setup struct {
 	provider []func(t testing.TB, publicURL string, log *slog.Logger) web.Provider
 	target   []func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target
 	access   map[string]qlik.Access
+	embed    map[string][]string
 	https    bool
 	// mfa is the local provider's second-factor policy and its store.
 	mfa     mfa.Policy
@@ -82,6 +83,16 @@ func withProvider(f func(t testing.TB, publicURL string, log *slog.Logger) web.P
 // withTarget adds a target, built once qlikgate's public URL is known.
 func withTarget(f func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target) option {
 	return func(s *setup) { s.target = append(s.target, f) }
+}
+
+// withEmbedOrigins gives target id embed_origins.
+func withEmbedOrigins(id string, origins ...string) option {
+	return func(s *setup) {
+		if s.embed == nil {
+			s.embed = map[string][]string{}
+		}
+		s.embed[id] = origins
+	}
 }
 
 // withAccess gives target id access rules.
@@ -175,6 +186,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 		TargetKinds:   map[string]string{"sense": "sense-ticket", "session": "sense-session"},
 		Access:        su.access,
 		MFA:           su.mfaOpts,
+		EmbedOrigins:  su.embed,
 	})
 	if err != nil {
 		t.Fatal(err)

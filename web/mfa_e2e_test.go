@@ -90,6 +90,13 @@ func (s *stack) assertNoHandoff(t *testing.T, b *webtest.Browser) {
 			t.Errorf("GET %s with a factor owed ended at %d %s, want the second step", path, p.Status, p.URL)
 		}
 	}
+	// The mashup ticket endpoint: not signed in until the factor passed.
+	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/t/sense/ticket", nil)
+	req.Header.Set("X-Qlikgate-Request", "1")
+	req.Header.Set("Origin", s.srv.URL)
+	if p, err := b.Do(req); err != nil || p.Status != http.StatusUnauthorized || strings.Contains(p.Body, `"ticket"`) {
+		t.Errorf("POST /t/sense/ticket with a factor owed: %d %q (%v), want 401", p.Status, p.Body, err)
+	}
 	// Qlik's own redirect (single sign-on) too.
 	if p := b.MustGet(t, s.sim.HubURL()); p.HubUser() != "" || !strings.HasPrefix(p.URL.Path, "/mfa") {
 		t.Errorf("single sign-on with a factor owed reached %s (user %q)", p.URL, p.HubUser())

@@ -120,6 +120,12 @@ func (g originGuard) refusal(r *http.Request) string {
 // saying msgID (the form had expired: the user's way out is to start
 // again from qlikgate's own page) and a csrf_failed log line.
 func (g originGuard) middleware(s *Server, msgID string) echo.MiddlewareFunc {
+	return g.refusing(s, func(c echo.Context) error { return s.problem(c, http.StatusForbidden, say(msgID), s.base) })
+}
+
+// refusing is middleware that logs a request the guard does not allow as
+// csrf_failed and answers it with refuse.
+func (g originGuard) refusing(s *Server, refuse echo.HandlerFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			reason := g.refusal(c.Request())
@@ -129,7 +135,7 @@ func (g originGuard) middleware(s *Server, msgID string) echo.MiddlewareFunc {
 			h := c.Request().Header
 			s.logger(c).Warn("refused a state-changing request from another site", "event", "csrf_failed", "reason", reason,
 				"origin", truncate(strings.Join(h.Values("Origin"), ","), 100), "sec_fetch_site", truncate(h.Get("Sec-Fetch-Site"), 20))
-			return s.problem(c, http.StatusForbidden, say(msgID), s.base)
+			return refuse(c)
 		}
 	}
 }
@@ -152,6 +158,18 @@ func (r *guardedRoutes) post(path string, h echo.HandlerFunc, msgID string, extr
 		return fmt.Errorf("web: route %s: %w", path, err)
 	}
 	rt := r.g.POST(path, h, guard.middleware(r.s, msgID))
+	r.seen[rt.Method+" "+rt.Path] = true
+	return nil
+}
+
+// postAPI registers a POST route that scripts call: a request the guard
+// refuses gets refuse's answer (JSON) instead of a page.
+func (r *guardedRoutes) postAPI(path string, h, refuse echo.HandlerFunc, extra ...string) error {
+	guard, err := r.guard.with(extra...)
+	if err != nil {
+		return fmt.Errorf("web: route %s: %w", path, err)
+	}
+	rt := r.g.POST(path, h, guard.refusing(r.s, refuse))
 	r.seen[rt.Method+" "+rt.Path] = true
 	return nil
 }

@@ -50,6 +50,10 @@ type Options struct {
 	// Access maps target ids to who may enter them (the targets'
 	// `access:`); a target without an entry lets in everyone signed in.
 	Access map[string]qlik.Access
+	// EmbedOrigins maps target ids to the origins (the targets'
+	// `embed_origins`) whose pages may ask for a ticket at
+	// POST /t/{id}/ticket, beside qlikgate's own.
+	EmbedOrigins map[string][]string
 	// Checks are run in the background for /readyz (every
 	// server.readiness_interval); none means ready once serving.
 	Checks []check.Subject
@@ -84,6 +88,8 @@ type Server struct {
 	kinds     map[string]string // target id → kind
 	access    map[string]qlik.Access
 	mfa       MFAOptions
+	tickets   *ticketEndpoint
+	embed     map[string][]string // Options.EmbedOrigins, until routes()
 }
 
 // New builds the server. It fails on a configuration the config loader
@@ -111,6 +117,7 @@ func New(o Options) (*Server, error) {
 		metrics:  newMetrics(o.Version, o.Commit),
 		kinds:    o.TargetKinds,
 		access:   maps.Clone(o.Access),
+		embed:    o.EmbedOrigins,
 	}
 	s.ready = &readiness{subjects: o.Checks, interval: o.Config.Server.ReadinessInterval, timeout: 30 * time.Second, metrics: s.metrics}
 	if s.log == nil {
@@ -251,6 +258,9 @@ func (s *Server) routes() (*echo.Echo, error) {
 	// State-changing routes go through post, which checks Origin; check
 	// below refuses to start with one that does not.
 	post := &guardedRoutes{s: s, g: g, guard: guard, seen: map[string]bool{}}
+	if s.tickets, err = newTicketEndpoint(guard, s.targets, s.embed); err != nil {
+		return nil, err
+	}
 	g.GET("/login", s.handleLoginPage)
 	if err := errors.Join(
 		post.post("/login", s.handleLogin, msgExpiredForm),
@@ -259,6 +269,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 		post.post("/logout", s.handleLogout, msgExpiredLogout),
 		post.post("/t/:target/logout", s.handleLogout, msgExpiredLogout),
 		s.mfaRoutes(g, post),
+		s.ticketRoutes(g, post),
 	); err != nil {
 		return nil, err
 	}

@@ -118,6 +118,7 @@ func build(ctx context.Context, cfg *config.Config, state *web.State, log *slog.
 		Logger:        log,
 		TargetKinds:   cfg.TargetKinds(),
 		Access:        cfg.TargetAccess(),
+		EmbedOrigins:  cfg.TargetEmbedOrigins(),
 		Checks:        o.checks(cfg),
 		Version:       version,
 		Commit:        commit,

@@ -40,6 +40,12 @@ const (
 	BadEntry      = "bad_entry" // Qlik's entry parameters were refused
 	RedirectLoop  = "redirect_loop"
 	AccessDenied  = "access_denied" // a target's access rules keep the user out; with rule
+	// TicketIssued, TicketFailed (with cause) and TicketThrottled are the
+	// mashup ticket endpoint's (POST /t/{id}/ticket); the ticket itself
+	// is never logged.
+	TicketIssued    = "ticket_issued"
+	TicketFailed    = "ticket_failed"
+	TicketThrottled = "ticket_throttled"
 )
 
 // The HTTP server and its stores.

@@ -175,6 +175,17 @@ func (c *Config) MFAUsed() bool {
 	return false
 }
 
+// TargetEmbedOrigins maps target ids to their embed_origins.
+func (c *Config) TargetEmbedOrigins() map[string][]string {
+	m := map[string][]string{}
+	for _, t := range c.Targets {
+		if len(t.Common.EmbedOrigins) > 0 {
+			m[t.Common.ID] = t.Common.EmbedOrigins
+		}
+	}
+	return m
+}
+
 // DefaultTarget is the id of the default target.
 func (c *Config) DefaultTarget() string {
 	for _, t := range c.Targets {

@@ -61,7 +61,8 @@ func FuzzParseEntry(f *testing.F) {
 			}
 			return
 		}
-		known := false
+		// No proxyRestUri means no node named: the entry says so with "".
+		known := pru == "" && e.ProxyRestURI == ""
 		for _, base := range tgt.allowed {
 			known = known || e.ProxyRestURI == base
 		}

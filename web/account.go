@@ -84,14 +84,9 @@ func (s *Server) handleAccountPassword(c echo.Context) error {
 		s.saveSession(c, sess, st)
 		return s.render(c, status, "password", s.accountView(st, pl, m))
 	}
-	current, next := posted(c, "current_password"), posted(c, "new_password")
-	switch {
-	case next == "":
-		return page(http.StatusBadRequest, say(msgPasswordEmpty))
-	case next != posted(c, "confirm_password"):
-		return page(http.StatusBadRequest, say(msgPasswordMismatch))
-	case len(current) > maxPassword || len(next) > maxPassword:
-		return page(http.StatusBadRequest, say(changeTexts[providers.ReasonPasswordPolicy]))
+	current, next, bad := postedPasswords(c)
+	if bad.id != "" {
+		return page(http.StatusBadRequest, bad)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), loginTimeout)
 	defer cancel()

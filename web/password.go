@@ -106,14 +106,9 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 		// The configuration was reloaded without password_change.
 		return page(http.StatusServiceUnavailable, say(msgUnavailable))
 	}
-	current, next := posted(c, "current_password"), posted(c, "new_password")
-	switch {
-	case next == "":
-		return page(http.StatusBadRequest, say(msgPasswordEmpty))
-	case next != posted(c, "confirm_password"):
-		return page(http.StatusBadRequest, say(msgPasswordMismatch))
-	case len(current) > maxPassword || len(next) > maxPassword:
-		return page(http.StatusBadRequest, say(changeTexts[providers.ReasonPasswordPolicy]))
+	current, next, bad := postedPasswords(c)
+	if bad.id != "" {
+		return page(http.StatusBadRequest, bad)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), loginTimeout)
 	defer cancel()
@@ -228,4 +223,20 @@ func (s *Server) releaseAttempt(ctx context.Context, log *slog.Logger, res *rese
 	if err := res.release(ctx); err != nil {
 		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	}
+}
+
+// postedPasswords reads the change form's current and new password, or
+// the message that refuses it before the directory is asked (no new
+// password, the confirmation differs, too long).
+func postedPasswords(c echo.Context) (current, next string, bad msg) {
+	current, next = posted(c, "current_password"), posted(c, "new_password")
+	switch {
+	case next == "":
+		bad = say(msgPasswordEmpty)
+	case next != posted(c, "confirm_password"):
+		bad = say(msgPasswordMismatch)
+	case len(current) > maxPassword || len(next) > maxPassword:
+		bad = say(changeTexts[providers.ReasonPasswordPolicy])
+	}
+	return current, next, bad
 }

@@ -32,14 +32,7 @@ providers:
 		t.Fatal(err)
 	}
 	r := start(t, "serve", "-config", path)
-	r.waitFor(t, "healthz", func() bool {
-		resp, err := http.Get(site.publicURL + "healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	r.waitHealthy(t, site.publicURL)
 	b := webtest.NewBrowser()
 	login := b.MustGet(t, site.sim.HubURL())
 	if p := b.MustPostForm(t, site.publicURL+"login", login.MustLoginForm(t, "alice", "pw")); p.Status != http.StatusForbidden {

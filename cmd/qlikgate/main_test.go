@@ -57,6 +57,19 @@ func (r *running) stop(t *testing.T) int {
 	}
 }
 
+// waitHealthy waits until the server at publicURL answers /healthz.
+func (r *running) waitHealthy(t *testing.T, publicURL string) {
+	t.Helper()
+	r.waitFor(t, "healthz", func() bool {
+		resp, err := http.Get(publicURL + "healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
 // waitFor polls until cond is true or the command exits.
 func (r *running) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -132,14 +145,7 @@ providers:
 	}
 
 	r := start(t, "serve", "-config", filepath.Join(dir, "config.yaml"))
-	r.waitFor(t, "healthz", func() bool {
-		resp, err := http.Get(publicURL + "healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	r.waitHealthy(t, publicURL)
 	// Readiness comes from a background run of the same checks as
 	// `qlikgate check`: the QPS answers, so the instance becomes ready.
 	r.waitFor(t, "readyz", func() bool {

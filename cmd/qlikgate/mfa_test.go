@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -71,14 +70,7 @@ providers:
 		t.Fatal(err)
 	}
 	r := start(t, "serve", "-config", cfgPath)
-	r.waitFor(t, "healthz", func() bool {
-		resp, err := http.Get(site.publicURL + "healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	r.waitHealthy(t, site.publicURL)
 	fi, err := os.Stat(filepath.Join(site.dir, "qlikgate-mfa.db"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("the SQLite store next to the configuration: %v, %v", err, fi)

@@ -192,40 +192,27 @@ func (s *Server) handleLogin(c echo.Context) error {
 	defer cancel()
 	// The attempt is counted before the provider is asked: parallel
 	// attempts cannot all pass a check that is made before any is counted.
-	userKey, ipKey := throttleKeys(providerID, lookupName(pp, username), c.RealIP())
-	wait, res, err := s.throttle.reserve(ctx, s.now(),
-		limitKey{key: userKey, limit: s.cfg.Security.MaxAttempts, perAccount: true},
-		limitKey{key: ipKey, limit: s.cfg.Security.IPMaxAttempts})
-	if err != nil {
-		// Counting is best effort: an unreachable shared store must not
-		// stop every login. The directory's own lockout still applies.
-		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
-	} else if wait > 0 {
+	// Counting is best effort: an unreachable shared store must not stop
+	// every login (reserveAttempt logs it). The directory's own lockout
+	// still applies.
+	res, wait := s.reserveAttempt(ctx, log, providerID, pp, username, c.RealIP())
+	if wait > 0 {
 		return throttled(wait)
 	}
 	// However the user was found, the account itself has one limit too.
-	ctx = providers.WithAccountGate(ctx, func(ctx context.Context, account string) error {
-		wait, err := res.add(ctx, limitKey{key: accountKey(providerID, account), limit: s.cfg.Security.MaxAttempts, perAccount: true})
-		if err != nil {
-			log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
-			return nil
-		}
-		if wait > 0 {
-			return &throttledError{wait: wait}
-		}
-		return nil
-	})
+	ctx = s.accountGate(ctx, log, providerID, res)
 	start := time.Now()
-	var id providers.Identity
+	var (
+		id  providers.Identity
+		err error
+	)
 	if len(username) > maxUsername || len(password) > maxPassword {
 		err = &providers.Failure{Reason: providers.ReasonInputTooLong, Err: providers.ErrBadCredentials}
 	} else {
 		id, err = pp.Login(ctx, username, password)
 	}
 	if te := (*throttledError)(nil); errors.As(err, &te) {
-		if rerr := res.release(ctx); rerr != nil {
-			log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", rerr.Error())
-		}
+		s.releaseAttempt(ctx, log, res)
 		return throttled(te.wait)
 	}
 	s.metrics.observeLogin(s.provider(providerID), err, time.Since(start))
@@ -236,9 +223,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 			// The reservation stays: it was a failure.
 		case errors.Is(err, providers.ErrUnavailable):
 			// No password reached a directory that could not be asked.
-			if rerr := res.release(ctx); rerr != nil {
-				log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", rerr.Error())
-			}
+			s.releaseAttempt(ctx, log, res)
 			status, m, level = http.StatusServiceUnavailable, say(msgUnavailable), slog.LevelWarn
 		default:
 			status, m, level = http.StatusInternalServerError, say(msgInternal), slog.LevelError
@@ -263,6 +248,43 @@ func (s *Server) handleLogin(c echo.Context) error {
 	}
 	f, _ := st.takeFlow(flowID)
 	return s.completeLogin(c, sess, st, providerID, id, f, start, &passwordLogin{Provider: providerID, Username: username})
+}
+
+// reserveAttempt counts an attempt for username at provider and the
+// client's address, for a login or a password change; wait > 0 means the
+// attempt must not go ahead. An unreachable store lets it go uncounted.
+func (s *Server) reserveAttempt(ctx context.Context, log *slog.Logger, providerID string, pp providers.PasswordProvider, username, ip string) (*reservation, time.Duration) {
+	userKey, ipKey := throttleKeys(providerID, lookupName(pp, username), ip)
+	wait, res, err := s.throttle.reserve(ctx, s.now(),
+		limitKey{key: userKey, limit: s.cfg.Security.MaxAttempts, perAccount: true},
+		limitKey{key: ipKey, limit: s.cfg.Security.IPMaxAttempts})
+	if err != nil {
+		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
+		return nil, 0
+	}
+	return res, wait
+}
+
+// accountGate counts the attempt against the account the provider finds
+// too, as handleLogin does.
+func (s *Server) accountGate(ctx context.Context, log *slog.Logger, providerID string, res *reservation) context.Context {
+	return providers.WithAccountGate(ctx, func(ctx context.Context, account string) error {
+		wait, err := res.add(ctx, limitKey{key: accountKey(providerID, account), limit: s.cfg.Security.MaxAttempts, perAccount: true})
+		if err != nil {
+			log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
+			return nil
+		}
+		if wait > 0 {
+			return &throttledError{wait: wait}
+		}
+		return nil
+	})
+}
+
+func (s *Server) releaseAttempt(ctx context.Context, log *slog.Logger, res *reservation) {
+	if err := res.release(ctx); err != nil {
+		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
+	}
 }
 
 // throttledError is what the account gate returns when the account a

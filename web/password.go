@@ -188,43 +188,6 @@ func failureReasonOf(err error) providers.Reason {
 	return ""
 }
 
-// reserveAttempt counts an attempt for username at provider and the
-// client's address, like a login (see handleLogin); wait > 0 means the
-// attempt must not go ahead. An unreachable store lets it go uncounted.
-func (s *Server) reserveAttempt(ctx context.Context, log *slog.Logger, providerID string, pp providers.PasswordProvider, username, ip string) (*reservation, time.Duration) {
-	userKey, ipKey := throttleKeys(providerID, lookupName(pp, username), ip)
-	wait, res, err := s.throttle.reserve(ctx, s.now(),
-		limitKey{key: userKey, limit: s.cfg.Security.MaxAttempts, perAccount: true},
-		limitKey{key: ipKey, limit: s.cfg.Security.IPMaxAttempts})
-	if err != nil {
-		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
-		return nil, 0
-	}
-	return res, wait
-}
-
-// accountGate counts the attempt against the account the provider finds
-// too, as handleLogin does.
-func (s *Server) accountGate(ctx context.Context, log *slog.Logger, providerID string, res *reservation) context.Context {
-	return providers.WithAccountGate(ctx, func(ctx context.Context, account string) error {
-		wait, err := res.add(ctx, limitKey{key: accountKey(providerID, account), limit: s.cfg.Security.MaxAttempts, perAccount: true})
-		if err != nil {
-			log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
-			return nil
-		}
-		if wait > 0 {
-			return &throttledError{wait: wait}
-		}
-		return nil
-	})
-}
-
-func (s *Server) releaseAttempt(ctx context.Context, log *slog.Logger, res *reservation) {
-	if err := res.release(ctx); err != nil {
-		log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
-	}
-}
-
 // postedPasswords reads the change form's current and new password, or
 // the message that refuses it before the directory is asked (no new
 // password, the confirmation differs, too long).

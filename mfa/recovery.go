@@ -46,12 +46,7 @@ func ParseRecoveryCode(s string) (code string, ok bool) {
 	if len(s) > MaxCodeLen {
 		return "", false
 	}
-	s = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return -1
-		}
-		return r
-	}, strings.ToUpper(strings.TrimSpace(s)))
+	s = withoutSeparators(strings.ToUpper(strings.TrimSpace(s)))
 	if len(s) != 10 {
 		return "", false
 	}

@@ -53,12 +53,7 @@ func ParseCode(s string) (code string, ok bool) {
 	if len(s) > MaxCodeLen {
 		return "", false
 	}
-	s = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return -1
-		}
-		return r
-	}, strings.TrimSpace(s))
+	s = withoutSeparators(strings.TrimSpace(s))
 	if len(s) != 6 {
 		return "", false
 	}
@@ -88,4 +83,15 @@ func MatchTOTP(secret, code string, now time.Time) (step int64, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// withoutSeparators drops the spaces and dashes that apps and printed
+// codes group characters with.
+func withoutSeparators(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, s)
 }

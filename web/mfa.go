@@ -177,7 +177,7 @@ func (s *Server) handleMFAVerify(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), mfaTimeout)
 	defer cancel()
 	wait, res, err := s.throttle.reserve(ctx, s.now(),
-		limitKey{key: "mfa:" + u.Provider + ":" + keyName(u.UserID), limit: s.cfg.Security.MaxAttempts, perAccount: true},
+		s.mfaUserKey(u),
 		limitKey{key: "mfaip:" + c.RealIP(), limit: s.cfg.Security.IPMaxAttempts})
 	if err != nil {
 		log.ErrorContext(ctx, "second-factor throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
@@ -352,7 +352,7 @@ func (s *Server) handleEnrolConfirm(c echo.Context) error {
 		return fail(http.StatusForbidden, say(msgExpiredForm))
 	}
 	wait, res, err := s.throttle.reserve(ctx, s.now(),
-		limitKey{key: "mfa:" + u.Provider + ":" + keyName(u.UserID), limit: s.cfg.Security.MaxAttempts, perAccount: true})
+		s.mfaUserKey(u))
 	if err != nil {
 		log.ErrorContext(ctx, "second-factor throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	} else if wait > 0 {
@@ -459,7 +459,7 @@ func (s *Server) handleTOTPRemove(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), mfaTimeout)
 	defer cancel()
 	wait, res, err := s.throttle.reserve(ctx, s.now(),
-		limitKey{key: "mfa:" + u.Provider + ":" + keyName(u.UserID), limit: s.cfg.Security.MaxAttempts, perAccount: true})
+		s.mfaUserKey(u))
 	if err != nil {
 		log.ErrorContext(ctx, "second-factor throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	} else if wait > 0 {
@@ -486,4 +486,10 @@ func (s *Server) handleTOTPRemove(c echo.Context) error {
 	s.saveSession(c, sess, st)
 	log.InfoContext(ctx, "TOTP removed by the user", audit.Key, audit.MFAReset, "provider", u.Provider, "user", u.UserID, "by", "user")
 	return s.renderSecurity(c, st, http.StatusOK, say(msgMFARemoved))
+}
+
+// mfaUserKey is the throttle key of a user's second-factor attempts, apart
+// from the password's so that wrong codes do not lock the password step.
+func (s *Server) mfaUserKey(u store.User) limitKey {
+	return limitKey{key: "mfa:" + u.Provider + ":" + keyName(u.UserID), limit: s.cfg.Security.MaxAttempts, perAccount: true}
 }

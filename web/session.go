@@ -12,7 +12,7 @@ import (
 	"slices"
 	"time"
 
-		jsonv2 "github.com/go-json-experiment/json"
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/gorilla/sessions"
 
 	"github.com/qlikgate/qlikgate/internal/audit"

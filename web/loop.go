@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,11 +44,26 @@ func (lc loopCount) next(now time.Time) loopCount {
 
 func (lc loopCount) looping() bool { return lc.n > loopLimit }
 
-// loopMAC signs a count for the session sid.
+// loopMAC signs a count for the session sid. Every hand-off signs one, so
+// the HMAC comes from a pool (its keyed state computed once, not per
+// request) and the message is built without allocating.
 func (s *sessionStore) loopMAC(sid string, lc loopCount) string {
-	m := hmac.New(sha256.New, s.loopKey)
-	m.Write([]byte(sid + "|" + strconv.FormatInt(lc.start, 10) + "|" + strconv.Itoa(lc.n)))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+	var buf [96]byte
+	msg := append(buf[:0], sid...)
+	msg = append(msg, '|')
+	msg = strconv.AppendInt(msg, lc.start, 10)
+	msg = append(msg, '|')
+	msg = strconv.AppendInt(msg, int64(lc.n), 10)
+	m, _ := s.loopMACs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.loopKey)
+	}
+	m.Reset()
+	m.Write(msg)
+	var sum [sha256.Size]byte
+	mac := m.Sum(sum[:0])
+	s.loopMACs.Put(m)
+	return base64.RawURLEncoding.EncodeToString(mac[:16])
 }
 
 // readLoop returns the browser's count for the session sid; a missing,
@@ -72,9 +88,18 @@ func (s *sessionStore) readLoop(r *http.Request, sid string) loopCount {
 
 // writeLoop sets the count cookie; it outlives the window by nothing, so a
 // browser that stops bouncing forgets it on its own.
+//
+// The header is the one http.SetCookie writes for s.loopCookie(value, …),
+// built from attributes rendered once (loopAttrs): the value is digits,
+// dots and base64url, which a cookie carries unquoted.
 func (s *sessionStore) writeLoop(w http.ResponseWriter, sid string, lc loopCount) {
 	value := strconv.FormatInt(lc.start, 10) + "." + strconv.Itoa(lc.n) + "." + s.loopMAC(sid, lc)
-	http.SetCookie(w, s.loopCookie(value, int(loopWindow/time.Second)))
+	w.Header().Add("Set-Cookie", loopCookie+"="+value+s.loopAttrs)
+}
+
+// loopCookieAttrs is what follows the value in writeLoop's Set-Cookie.
+func (s *sessionStore) loopCookieAttrs() string {
+	return strings.TrimPrefix(s.loopCookie("", int(loopWindow/time.Second)).String(), loopCookie+"=")
 }
 
 // clearLoop removes the count cookie.

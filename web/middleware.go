@@ -117,11 +117,23 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 
 // securityHeaders sets headers every response gets. frameAncestors are
 // the origins allowed to frame the pages (server.frame_ancestors).
+//
+// The values are the same on every response, so they are rendered into
+// the header's form once, and each response gets the same (read-only)
+// slices instead of seven fresh ones: Set and Add replace or copy a
+// slice, they never write into it.
 func securityHeaders(https bool, frameAncestors []string) echo.MiddlewareFunc {
-	csp := contentSecurityPolicy(frameAncestors, "", "")
+	fixed := http.Header{}
+	setSecurityHeaders(fixed, contentSecurityPolicy(frameAncestors, "", ""), https, len(frameAncestors) > 0)
+	for k, v := range fixed {
+		fixed[k] = v[:len(v):len(v)] // an Add must copy, not append in place
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			setSecurityHeaders(c.Response().Header(), csp, https, len(frameAncestors) > 0)
+			h := c.Response().Header()
+			for k, v := range fixed {
+				h[k] = v
+			}
 			return next(c)
 		}
 	}

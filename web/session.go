@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -106,8 +107,11 @@ type sessionStore struct {
 	// options the cookie's: what a server-side store is built from.
 	signing [][]byte
 	options sessions.Options
-	// loopKey signs the redirect-loop counter cookie (loop.go).
-	loopKey []byte
+	// loopKey signs the redirect-loop counter cookie (loop.go), with
+	// HMACs kept in loopMACs; loopAttrs are its Set-Cookie attributes.
+	loopKey   []byte
+	loopMACs  sync.Pool
+	loopAttrs string
 	// server is store when sessions live on the server (Redis), nil for
 	// the cookie store; log reports its failures.
 	server serverSideStore
@@ -159,8 +163,10 @@ func newSessionStore(cfg SessionConfig, path string, secure bool, sameSite http.
 	if err != nil {
 		return nil, err
 	}
-	return &sessionStore{store: store, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: newRevocationList(false),
-		signing: signing, options: options, loopKey: loopKey}, nil
+	s := &sessionStore{store: store, lifetime: cfg.Lifetime, idle: cfg.IdleTimeout, now: now, revoked: newRevocationList(false),
+		signing: signing, options: options, loopKey: loopKey}
+	s.loopAttrs = s.loopCookieAttrs()
+	return s, nil
 }
 
 // serverSideStore keeps sessions on the server under an id in the cookie.

@@ -81,7 +81,7 @@ func BenchmarkHandoffWebLayer(b *testing.B) {
 
 // handoffBenchServer builds qlikgate's web layer with the stub provider and
 // target, signs in once and returns the handler and the session cookie.
-func handoffBenchServer(b *testing.B, log *slog.Logger) (http.Handler, *http.Cookie) {
+func handoffBenchServer(b testing.TB, log *slog.Logger) (http.Handler, *http.Cookie) {
 	b.Helper()
 	cfg := web.DefaultConfig()
 	cfg.Server.PublicURL = "https://auth.corp.local/"

@@ -17,7 +17,18 @@ func compareFlows(ctx context.Context, o options, p moduleParts, progress func(s
 			continue
 		}
 		res := map[string]flowResult{}
+		var rounds *floorRoundsResult
+		if flow == flowSSO && o.floorRounds > 1 {
+			fr, err := floorRounds(ctx, o.floorRounds, o.compareWindow(), p, progress)
+			if err != nil {
+				return out, err
+			}
+			res[variantPooled], res[variantFloor], rounds = fr.pooled, fr.floor, &fr
+		}
 		for _, variant := range comparisonVariants(flow) {
+			if _, done := res[variant]; done {
+				continue
+			}
 			progress("comparison: %s, %s variant", flow, variant)
 			r, err := runVariant(ctx, flow, variant, o.compareWindow(), p)
 			if err != nil {
@@ -28,6 +39,9 @@ func compareFlows(ctx context.Context, o options, p moduleParts, progress func(s
 		c := newComparison(flow, res[variantPooled], res[variantNaive])
 		if f, ok := res[variantFloor]; ok {
 			c.addFloor(f)
+			if rounds != nil {
+				c.FloorRounds, c.FloorCPURounds, c.FloorCPURatio = rounds.ratios, rounds.cpuRatios, median(rounds.cpuRatios)
+			}
 		}
 		out = append(out, c)
 	}

@@ -24,6 +24,23 @@ type cpuShare struct {
 	// labelled as one.
 	QlikgateMicros float64 `json:"qlikgate_cpu_us_per_flow,omitempty"`
 	Capacity       float64 `json:"capacity_per_s_alone,omitempty"`
+	// ToolMicros is this tool's CPU time per completed flow: with the
+	// web layer in-process (the comparison), the whole flow's cost on
+	// this machine, browsers, simulated Qlik and server together. Unlike
+	// flows per second it hardly depends on what else runs meanwhile.
+	ToolMicros float64 `json:"tool_cpu_us_per_flow,omitempty"`
+}
+
+// userHZ is the unit of /proc's CPU times: USER_HZ, 100 on every Linux.
+const userHZ = 100
+
+// addToolCost fills ToolMicros from the tool's CPU ticks in the window.
+func (c *cpuShare) addToolCost(a, b cpuSample, completed int) {
+	if c == nil || completed <= 0 {
+		return
+	}
+	ticks := max(0, b.procs["tool"]-a.procs["tool"])
+	c.ToolMicros = float64(int64(float64(ticks)*1e6/userHZ/float64(completed)*10+0.5)) / 10
 }
 
 // addCapacity fills the per-flow CPU cost from the flows per second.

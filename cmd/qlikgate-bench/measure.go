@@ -54,6 +54,7 @@ func measureFlow(ctx context.Context, name string, spec flowSpec, w window, site
 	if cpuEnd, ok := sampleCPU(t.pids); ok && cpuOK {
 		r.CPU = shareBetween(cpuStart, cpuEnd)
 		r.CPU.addCapacity(r.Throughput, cpuEnd.cpus)
+		r.CPU.addToolCost(cpuStart, cpuEnd, r.Completed)
 	}
 	if t.rssPID > 0 {
 		if rss, err := peakRSS(t.rssPID); err == nil {

@@ -33,6 +33,7 @@ type options struct {
 
 	compare         bool
 	compareDuration time.Duration
+	floorRounds     int
 
 	argon2Time time.Duration // how long to measure the argon2id hash rate; 0 skips it
 
@@ -78,6 +79,7 @@ Flags:
 	flows := fs.String("flows", "static,ldap,sso", "flows to run: static, ldap, sso (with -url: login, sso)")
 	fs.BoolVar(&o.compare, "compare", true, "also run the pooled-vs-naive comparison (sso and ldap)")
 	fs.DurationVar(&o.compareDuration, "compare-duration", 0, "measured time per comparison run (0: half of -duration)")
+	fs.IntVar(&o.floorRounds, "floor-rounds", 1, "sso comparison: run pooled and floor alternately this many times, each for -compare-duration ÷ N, and report the median round's share of the floor (more than one when other work shares the machine)")
 	fs.DurationVar(&o.argon2Time, "argon2-time", 2*time.Second, "how long to measure the argon2id hash rate beside the static flow (0: skip)")
 	fs.StringVar(&o.slapd, "slapd", "auto", "LDAP directory: auto (start slapd when installed), require, off")
 	fs.StringVar(&o.pki, "pki", "rsa", "key type of the simulated Sense site: rsa (2048, like a QMC export) or ecdsa")
@@ -130,6 +132,9 @@ func (o options) validate() error {
 	}
 	if o.warmup < 0 {
 		errs = append(errs, errors.New("-warmup: must not be negative"))
+	}
+	if o.floorRounds < 1 || o.floorRounds > 50 {
+		errs = append(errs, fmt.Errorf("-floor-rounds: %d must be between 1 and 50", o.floorRounds))
 	}
 	known := []string{flowStatic, flowLDAP, flowSSO}
 	if o.url != "" {

@@ -143,6 +143,23 @@ type comparison struct {
 	// FloorRatio is pooled ÷ floor flows per second: the share of the
 	// floor qlikgate's web layer reaches.
 	FloorRatio float64 `json:"floor_ratio,omitempty"`
+	// FloorRounds are the rounds' shares of the floor, in the order they
+	// ran, with -floor-rounds > 1; Pooled and Floor are then the median
+	// round's runs.
+	FloorRounds []float64 `json:"floor_round_ratios,omitempty"`
+	// FloorCPURatio is floor ÷ pooled CPU time per flow (ToolMicros): the
+	// share of the floor qlikgate reaches on a machine that this run
+	// alone keeps busy. With -floor-rounds, the median of the rounds'.
+	FloorCPURatio  float64   `json:"floor_cpu_ratio,omitempty"`
+	FloorCPURounds []float64 `json:"floor_cpu_round_ratios,omitempty"`
+}
+
+// cpuRatio is floor ÷ pooled CPU time per flow, 0 when either is unknown.
+func cpuRatio(pooled, floor flowResult) float64 {
+	if pooled.CPU == nil || floor.CPU == nil || pooled.CPU.ToolMicros <= 0 {
+		return 0
+	}
+	return floor.CPU.ToolMicros / pooled.CPU.ToolMicros
 }
 
 func newComparison(flow string, pooled, naive flowResult) comparison {
@@ -165,6 +182,7 @@ func (c *comparison) addFloor(floor flowResult) {
 	if floor.Throughput > 0 {
 		c.FloorRatio = c.Pooled.Throughput / floor.Throughput
 	}
+	c.FloorCPURatio = cpuRatio(c.Pooled, floor)
 }
 
 // runs are the comparison's measured runs, in the order they ran.

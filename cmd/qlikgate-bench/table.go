@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -91,6 +92,18 @@ func (r *report) writeComparison(w io.Writer) {
 		if f := c.Floor; f != nil {
 			fmt.Fprintf(w, "%s: qlikgate reaches %.0f %% of the floor: %.0f of %.0f flows/s, p99 %.2f ms against %.2f ms\n",
 				c.Flow, 100*c.FloorRatio, c.Pooled.Throughput, f.Throughput, c.Pooled.Latency.P99, f.Latency.P99)
+			if len(c.FloorRounds) > 1 {
+				fmt.Fprintf(w, "%s: share of the floor in %d alternating rounds: %s; the rows above are the median round\n",
+					c.Flow, len(c.FloorRounds), percents(c.FloorRounds))
+			}
+			if c.FloorCPURatio > 0 {
+				fmt.Fprintf(w, "%s: by CPU time per flow (this tool's process: virtual users, qliksim and the web layer or the floor): pooled %.0f µs, floor %.0f µs, so qlikgate reaches %.0f %% of the floor on a machine this run alone keeps busy",
+					c.Flow, c.Pooled.CPU.ToolMicros, f.CPU.ToolMicros, 100*c.FloorCPURatio)
+				if len(c.FloorCPURounds) > 1 {
+					fmt.Fprintf(w, " (median of %s)", percents(c.FloorCPURounds))
+				}
+				fmt.Fprintln(w)
+			}
 		}
 	}
 	for _, c := range r.Comparison {
@@ -128,4 +141,13 @@ func writeErrors(w io.Writer, f flowResult) {
 	for _, e := range f.ErrorSamples {
 		fmt.Fprintf(w, "  %s (%s): %d× %s\n", f.Flow, f.Module, e.Count, e.Message)
 	}
+}
+
+// percents prints shares as "81 %, 90 %, 88 %".
+func percents(v []float64) string {
+	pct := make([]string, len(v))
+	for i, r := range v {
+		pct[i] = fmt.Sprintf("%.0f %%", 100*r)
+	}
+	return strings.Join(pct, ", ")
 }

@@ -106,6 +106,8 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*Target,
 		// The authorization endpoint is the entry: the web layer owns it.
 		op.WithCustomAuthEndpoint(op.NewEndpointWithURL(pathAuthorizeUnused, t.issuer+"/")),
 		op.WithLogger(log),
+		// end-session's id_token_hint is one of ours, signed as ours are.
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(cfg.SigningAlgorithm)),
 	}
 	if pu.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure()) // the demo and tests on loopback; check warns

@@ -29,6 +29,9 @@ const (
 var authorizeKeys = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "response_mode"}
 
+// optionalKeys are the other parameters the library reads.
+var optionalKeys = []string{"prompt", "max_age", "login_hint", "ui_locales", "id_token_hint", "display", "acr_values"}
+
 // ParseEntry is the authorization endpoint's request check. Every refusal
 // (unknown client, a redirect_uri not registered, a response_type other
 // than code, PKCE other than S256, a request object) is an error page, so
@@ -69,8 +72,17 @@ func (t *Target) parseAuthorize(ctx context.Context, q url.Values) (*oidc.AuthRe
 			return nil, fmt.Errorf("parameter %s is repeated", k)
 		}
 	}
+	// The library's decoder matches names regardless of case; OAuth's are
+	// case-sensitive, so only the exact names reach it (Client_id must not
+	// stand in for client_id, nor two spellings make one parameter).
+	exact := url.Values{}
+	for _, k := range append(authorizeKeys, optionalKeys...) {
+		if v, ok := q[k]; ok {
+			exact[k] = v
+		}
+	}
 	ar := new(oidc.AuthRequest)
-	if err := t.provider.Decoder().Decode(ar, q); err != nil {
+	if err := t.provider.Decoder().Decode(ar, exact); err != nil {
 		return nil, fmt.Errorf("cannot decode: %v", err)
 	}
 	if ar.ClientID == "" {

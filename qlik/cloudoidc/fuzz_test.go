@@ -15,7 +15,10 @@ import (
 func FuzzParseEntry(f *testing.F) {
 	for _, q := range []string{
 		authorizeQuery().Encode(),
-		authorizeQuery(func(q url.Values) { q.Set("code_challenge", s256(strings.Repeat("v", 43))); q.Set("code_challenge_method", "S256") }).Encode(),
+		authorizeQuery(func(q url.Values) {
+			q.Set("code_challenge", s256(strings.Repeat("v", 43)))
+			q.Set("code_challenge_method", "S256")
+		}).Encode(),
 		"client_id=qlik-cloud&redirect_uri=https%3A%2F%2Facme.eu.qlikcloud.com%2Flogin%2Fcallback%3Fx%3D1&response_type=code&scope=openid",
 		"client_id=qlik-cloud&redirect_uri=https://evil.example/&response_type=code&scope=openid",
 		"client_id=qlik-cloud&client_id=x&redirect_uri=" + url.QueryEscape(testCallback) + "&response_type=code&scope=openid&state=%00%ff",

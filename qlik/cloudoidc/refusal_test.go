@@ -27,7 +27,10 @@ func TestAuthorizationRefusals(t *testing.T) {
 		{"response_type token", func(q url.Values) { q.Set("response_type", "token") }, "response_type"},
 		{"response_type code id_token", func(q url.Values) { q.Set("response_type", "code id_token") }, "response_type"},
 		{"no openid", func(q url.Values) { q.Set("scope", "profile") }, "openid"},
-		{"pkce plain", func(q url.Values) { q.Set("code_challenge", strings.Repeat("a", 43)); q.Set("code_challenge_method", "plain") }, "S256"},
+		{"pkce plain", func(q url.Values) {
+			q.Set("code_challenge", strings.Repeat("a", 43))
+			q.Set("code_challenge_method", "plain")
+		}, "S256"},
 		{"pkce no method", func(q url.Values) { q.Set("code_challenge", strings.Repeat("a", 43)) }, "S256"},
 		{"request object", func(q url.Values) { q.Set("request", "eyJ") }, "request"},
 		{"response_mode fragment", func(q url.Values) { q.Set("response_mode", "fragment") }, "response_mode"},

@@ -79,7 +79,7 @@ func TestDiscoveryAndKeyRotation(t *testing.T) {
 	}
 	f := newFixture(t, func(c *Config) { c.SigningKeyFiles = append(c.SigningKeyFiles, second) })
 	var doc map[string]any
-	getJSON(t, f.t.Issuer()+"/.well-known/openid-configuration", &doc)
+	fetchJSON(t, f.t.Issuer()+"/.well-known/openid-configuration", &doc)
 	if doc["issuer"] != f.t.Issuer() || doc["authorization_endpoint"] != f.t.Issuer()+"/" {
 		t.Errorf("discovery = %v", doc)
 	}
@@ -101,7 +101,7 @@ func TestDiscoveryAndKeyRotation(t *testing.T) {
 			D                  string `json:"d"`
 		} `json:"keys"`
 	}
-	getJSON(t, doc["jwks_uri"].(string), &jwks)
+	fetchJSON(t, doc["jwks_uri"].(string), &jwks)
 	if len(jwks.Keys) != 2 || jwks.Keys[0].Kid != f.t.keys[0].id || jwks.Keys[1].Kid != f.t.keys[1].id {
 		t.Fatalf("jwks = %+v", jwks)
 	}
@@ -112,7 +112,7 @@ func TestDiscoveryAndKeyRotation(t *testing.T) {
 	}
 }
 
-func getJSON(t *testing.T, u string, v any) {
+func fetchJSON(t *testing.T, u string, v any) {
 	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {

@@ -150,7 +150,7 @@ var served = map[string]bool{
 }
 
 func (t *Target) endpoints(p *op.Provider) http.Handler {
-	h := p.HttpHandler()
+	var h http.Handler = p
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !served[r.URL.Path] {
 			http.NotFound(w, r)

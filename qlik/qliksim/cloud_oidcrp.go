@@ -51,6 +51,9 @@ type CloudOIDC struct {
 	PostLogoutRedirectURI string
 	// RootCAs verifies the provider's certificate (nil: the system's).
 	RootCAs *x509.CertPool
+	// InsecureLoopback accepts an http issuer on 127.0.0.1 or localhost,
+	// for `qlikgate demo` without -https; Qlik itself never would.
+	InsecureLoopback bool
 }
 
 // CloudOIDCStats counts what the relying party did.
@@ -94,7 +97,8 @@ const rpStateCookie = "qliksim-oidc-state"
 // instead of LoginURL. Discovery happens at the first login, as when Qlik
 // verifies a new identity provider.
 func (c *Cloud) SetOIDC(o CloudOIDC) error {
-	if !strings.HasPrefix(o.Issuer, "https://") {
+	loopback := strings.HasPrefix(o.Issuer, "http://127.0.0.1:") || strings.HasPrefix(o.Issuer, "http://localhost:")
+	if !strings.HasPrefix(o.Issuer, "https://") && !(o.InsecureLoopback && loopback) {
 		return fmt.Errorf("qliksim: OIDC issuer %q must be https (Qlik calls it from the Internet with trusted TLS)", o.Issuer)
 	}
 	switch o.SignatureAlg {

@@ -106,6 +106,12 @@ func writeModuleConfig(dir string, c moduleConfig) (string, error) {
 		moduleConfig
 		Users []templateUser
 	}{c, users})
+	if err == nil {
+		var oidc string
+		if oidc, err = oidcTargetConfig(dir); err == nil {
+			_, err = f.WriteString(oidc)
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -75,7 +75,7 @@ Flags:
 	fs.IntVar(&o.requests, "requests", 0, "flows to complete per flow kind instead of -duration (0: use -duration)")
 	fs.Float64Var(&o.rate, "rate", 0, "offer this many flows per second per flow kind, latency counted from each flow's scheduled start (0: closed loop, every user as fast as it can)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per flow (connections, caches, GC)")
-	flows := fs.String("flows", "static,ldap,sso", "flows to run: static, ldap, sso (with -url: login, sso)")
+	flows := fs.String("flows", "static,ldap,sso", "flows to run: static, ldap, sso, oidc (with -url: login, sso)")
 	fs.BoolVar(&o.compare, "compare", true, "also run the pooled-vs-naive comparison (sso and ldap)")
 	fs.DurationVar(&o.compareDuration, "compare-duration", 0, "measured time per comparison run (0: half of -duration)")
 	fs.DurationVar(&o.argon2Time, "argon2-time", 2*time.Second, "how long to measure the argon2id hash rate beside the static flow (0: skip)")
@@ -131,7 +131,7 @@ func (o options) validate() error {
 	if o.warmup < 0 {
 		errs = append(errs, errors.New("-warmup: must not be negative"))
 	}
-	known := []string{flowStatic, flowLDAP, flowSSO}
+	known := []string{flowStatic, flowLDAP, flowSSO, flowOIDC}
 	if o.url != "" {
 		known = []string{flowLogin, flowSSO}
 		if o.user == "" || o.password == "" {

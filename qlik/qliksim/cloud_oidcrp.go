@@ -51,6 +51,9 @@ type CloudOIDC struct {
 	PostLogoutRedirectURI string
 	// RootCAs verifies the provider's certificate (nil: the system's).
 	RootCAs *x509.CertPool
+	// HTTPClient, when set, is used for every call to the provider instead
+	// of one built from RootCAs (tests that give qlikgate a host name).
+	HTTPClient *http.Client
 	// InsecureLoopback accepts an http issuer on 127.0.0.1 or localhost,
 	// for `qlikgate demo` without -https; Qlik itself never would.
 	InsecureLoopback bool
@@ -114,6 +117,9 @@ func (c *Cloud) SetOIDC(o CloudOIDC) error {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
 	rp := &cloudRP{cfg: o, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, pending: map[string]rpPending{}}
+	if o.HTTPClient != nil {
+		rp.client = o.HTTPClient
+	}
 	c.mu.Lock()
 	c.rp = rp
 	c.mu.Unlock()

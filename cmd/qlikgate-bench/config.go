@@ -58,6 +58,7 @@ providers:
         - username: '{{.Name}}'
           password_hash: '{{$.PasswordHash}}'
           name: '{{.FullName}}'
+          email: '{{.Name}}@bench.invalid'
           groups: ['bench']
 {{- end}}
 {{- with .LDAP}}

@@ -159,3 +159,35 @@ func mustURL(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+// TestCloudOIDCTokenEndpointThrottled: refused token requests from one
+// address are counted; past the limit the endpoint answers 429 even with
+// the right secret, and successful ones are not counted.
+func TestCloudOIDCTokenEndpointThrottled(t *testing.T) {
+	var tenant *qliksim.Cloud
+	s := newStack(t, withHTTPS(), withCloudOIDC(&tenant))
+	client := s.srv.Client()
+	post := func(secret string) int {
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {"no-such-code"}, "redirect_uri": {tenant.URL() + "/login/callback"}}
+		req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/t/cloudoidc/oauth/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("qlik-cloud", secret)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 50 {
+		if st := post("wrong-secret-wrong-secret-wrong-secret"); st != http.StatusUnauthorized && st != http.StatusBadRequest {
+			t.Fatalf("refusal #%d: %d", i+1, st)
+		}
+	}
+	if st := post(oidcSecret); st != http.StatusTooManyRequests {
+		t.Fatalf("after 50 refusals: %d, want 429", st)
+	}
+	if !strings.Contains(s.logs.String(), "reason=throttled") {
+		t.Error("the throttling is not logged")
+	}
+}

@@ -3,7 +3,22 @@ package qlik
 import (
 	"context"
 	"net/http"
+
+	"github.com/redis/go-redis/v9"
 )
+
+// Shared describes the state qlikgate's instances share, for targets that
+// keep some of their own (cloud-oidc's codes and access tokens).
+type Shared struct {
+	// Redis is session.redis's client options when session.store is
+	// redis; nil means state stays in this process.
+	Redis *redis.Options
+	// KeyPrefix starts every key (session.redis.key_prefix).
+	KeyPrefix string
+	// Secret is session.secret: targets derive from it, each with a label
+	// of its own, keys that every instance must hold.
+	Secret string
+}
 
 // EndpointServer is implemented by targets with protocol endpoints of
 // their own (qlikgate as Qlik Cloud's OpenID provider: discovery, token,

@@ -173,7 +173,7 @@ func (t *Target) Login(ctx context.Context, u qlik.User, e qlik.Entry) (qlik.Han
 		Name: name, Email: u.Email, Groups: slices.Clone(u.Groups),
 	}
 	code := rand.Text()
-	if err := t.store.putCode(code, g, now.Add(CodeLifetime), now); err != nil {
+	if err := t.store.putCode(ctx, code, g, now.Add(CodeLifetime), now); err != nil {
 		return qlik.Handoff{}, fmt.Errorf("cloud-oidc %s: %w", t.id, err)
 	}
 	redirect, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery,

@@ -39,6 +39,12 @@ type fixture struct {
 // newFixture opens a target whose endpoints are served at srv.URL/t/c.
 func newFixture(tb testing.TB, mutate ...func(*Config)) *fixture {
 	tb.Helper()
+	return newSharedFixture(tb, qlik.Shared{}, mutate...)
+}
+
+// newSharedFixture is newFixture with the instances' shared state.
+func newSharedFixture(tb testing.TB, shared qlik.Shared, mutate ...func(*Config)) *fixture {
+	tb.Helper()
 	key := writeKey(tb)
 	cfg := NewConfig()
 	cfg.TenantURL, cfg.ClientID, cfg.ClientSecret = testTenant, "qlik-cloud", testSecret
@@ -51,12 +57,13 @@ func newFixture(tb testing.TB, mutate ...func(*Config)) *fixture {
 	mux := http.NewServeMux()
 	f.srv = httptest.NewServer(mux)
 	tb.Cleanup(f.srv.Close)
-	tgt, err := Open(context.Background(), qlik.Common{ID: "c"}, cfg, qlik.Env{PublicURL: f.srv.URL + "/", Log: slog.New(slog.NewTextHandler(io.MultiWriter(f.logs), nil))})
+	tgt, err := Open(context.Background(), qlik.Common{ID: "c"}, cfg, qlik.Env{PublicURL: f.srv.URL + "/", Log: slog.New(slog.NewTextHandler(io.MultiWriter(f.logs), nil)), Shared: shared})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tgt.now = func() time.Time { return f.now }
 	f.t = tgt
+	tb.Cleanup(func() { _ = tgt.Close() })
 	mux.Handle("/t/c/", http.StripPrefix("/t/c", tgt.Endpoints()))
 	return f
 }

@@ -37,8 +37,11 @@ func (s storage) AuthRequestByID(context.Context, string) (op.AuthRequest, error
 
 // AuthRequestByCode takes the code: read and deleted at once, so that a
 // replay, even a concurrent one, finds nothing.
-func (s storage) AuthRequestByCode(_ context.Context, code string) (op.AuthRequest, error) {
-	g, ok := s.t.store.takeCode(code, s.t.now())
+func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	g, ok, err := s.t.store.takeCode(ctx, code, s.t.now())
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		s.t.refused("token", "code unknown, expired or already used")
 		return nil, errors.New("code unknown, expired or already used")
@@ -53,7 +56,7 @@ func (s storage) DeleteAuthRequest(context.Context, string) error { return nil }
 
 // CreateAccessToken stores an opaque token's grant; the library hands out
 // the token id encrypted with the target's key, so the token says nothing.
-func (s storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (string, time.Time, error) {
+func (s storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	g, ok := req.(*grant)
 	if !ok {
 		return "", time.Time{}, errUnsupported
@@ -61,7 +64,7 @@ func (s storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (stri
 	now := s.t.now()
 	exp := now.Add(s.t.cfg.TokenLifetime)
 	id := rand.Text()
-	if err := s.t.store.putToken(id, g, exp, now); err != nil {
+	if err := s.t.store.putToken(ctx, id, g, exp, now); err != nil {
 		return "", time.Time{}, err
 	}
 	return id, exp, nil
@@ -88,8 +91,10 @@ func (s storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSes
 	return req.RedirectURI, nil
 }
 
-func (s storage) RevokeToken(_ context.Context, tokenOrID, _, _ string) *oidc.Error {
-	s.t.store.revokeToken(tokenOrID)
+func (s storage) RevokeToken(ctx context.Context, tokenOrID, _, _ string) *oidc.Error {
+	if err := s.t.store.revokeToken(ctx, tokenOrID); err != nil {
+		return oidc.ErrServerError()
+	}
 	return nil
 }
 func (s storage) GetRefreshTokenInfo(context.Context, string, string) (string, string, error) {
@@ -144,8 +149,11 @@ func (s storage) SetUserinfoFromRequest(_ context.Context, ui *oidc.UserInfo, re
 	return nil
 }
 
-func (s storage) SetUserinfoFromToken(_ context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
-	g, ok := s.t.store.token(tokenID, s.t.now())
+func (s storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
+	g, ok, err := s.t.store.token(ctx, tokenID, s.t.now())
+	if err != nil {
+		return err
+	}
 	if !ok || g.Subject != subject {
 		s.t.refused("userinfo", "access token unknown or expired")
 		return errors.New("access token unknown or expired")
@@ -154,8 +162,11 @@ func (s storage) SetUserinfoFromToken(_ context.Context, ui *oidc.UserInfo, toke
 	return nil
 }
 
-func (s storage) SetIntrospectionFromToken(_ context.Context, ir *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	g, ok := s.t.store.token(tokenID, s.t.now())
+func (s storage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	g, ok, err := s.t.store.token(ctx, tokenID, s.t.now())
+	if err != nil {
+		return err
+	}
 	if !ok || g.Subject != subject || g.ClientID != clientID {
 		return errors.New("access token unknown or expired")
 	}

@@ -1,10 +1,21 @@
 package cloudoidc
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
 )
+
+// grantStore keeps codes (taken once) and access tokens until they expire.
+type grantStore interface {
+	putCode(ctx context.Context, code string, g *grant, exp, now time.Time) error
+	// takeCode returns the code's grant and forgets the code in one step.
+	takeCode(ctx context.Context, code string, now time.Time) (*grant, bool, error)
+	putToken(ctx context.Context, id string, g *grant, exp, now time.Time) error
+	token(ctx context.Context, id string, now time.Time) (*grant, bool, error)
+	revokeToken(ctx context.Context, id string) error
+}
 
 // maxPending bounds each memory map: an attacker who can only make codes
 // by signing in cannot exhaust memory, and a burst beyond it is refused
@@ -18,9 +29,8 @@ var errFull = errors.New("too many codes or tokens pending")
 // taken (read and deleted in one step under the lock), which is what makes
 // them single-use even when two token requests race.
 //
-// It is per instance: with several qlikgate instances behind a load
-// balancer the tenant's token call must reach the instance that issued
-// the code (see docs/qlik/cloud-oidc.md).
+// It is per instance: several instances behind a load balancer share
+// the Redis store instead (session.store: redis).
 type memoryStore struct {
 	mu     sync.Mutex
 	codes  map[string]expiring[*grant]
@@ -55,11 +65,11 @@ func (m *memoryStore) sweep(now time.Time) {
 	}
 }
 
-func (m *memoryStore) putCode(code string, g *grant, exp, now time.Time) error {
+func (m *memoryStore) putCode(_ context.Context, code string, g *grant, exp, now time.Time) error {
 	return m.put(m.codes, code, g, exp, now)
 }
 
-func (m *memoryStore) putToken(id string, g *grant, exp, now time.Time) error {
+func (m *memoryStore) putToken(_ context.Context, id string, g *grant, exp, now time.Time) error {
 	return m.put(m.tokens, id, g, exp, now)
 }
 
@@ -75,29 +85,30 @@ func (m *memoryStore) put(into map[string]expiring[*grant], k string, g *grant, 
 }
 
 // takeCode returns the code's grant and forgets the code.
-func (m *memoryStore) takeCode(code string, now time.Time) (*grant, bool) {
+func (m *memoryStore) takeCode(_ context.Context, code string, now time.Time) (*grant, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.codes[code]
 	delete(m.codes, code)
 	if !ok || now.After(e.exp) {
-		return nil, false
+		return nil, false, nil
 	}
-	return e.v, true
+	return e.v, true, nil
 }
 
-func (m *memoryStore) token(id string, now time.Time) (*grant, bool) {
+func (m *memoryStore) token(_ context.Context, id string, now time.Time) (*grant, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.tokens[id]
 	if !ok || now.After(e.exp) {
-		return nil, false
+		return nil, false, nil
 	}
-	return e.v, true
+	return e.v, true, nil
 }
 
-func (m *memoryStore) revokeToken(id string) {
+func (m *memoryStore) revokeToken(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.tokens, id)
+	return nil
 }

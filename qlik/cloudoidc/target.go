@@ -15,7 +15,9 @@ package cloudoidc
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,7 +47,7 @@ type Target struct {
 	logoutURL string // qlikgate's sign-out page for this target
 	keys      []*signingKey
 	client    *client
-	store     *memoryStore
+	store     grantStore
 	provider  *op.Provider
 	handler   http.Handler
 	log       *slog.Logger
@@ -84,17 +86,30 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*Target,
 		issuer:    pub + "t/" + c.ID,
 		logoutURL: pub + "t/" + url.PathEscape(c.ID) + "/logout",
 		keys:      keys,
-		store:     newMemoryStore(),
 		log:       log,
 		now:       time.Now,
 	}
 	t.client = &client{id: cfg.ClientID, redirects: cfg.redirectURIs(tenant), postLogout: cfg.PostLogoutRedirectURIs,
 		entry: t.issuer + "/", tokenLife: cfg.TokenLifetime}
-	// The key encrypts opaque access tokens (token id and subject). It is
-	// per process, like the store the ids point into.
+	// The key encrypts opaque access tokens (token id and subject). With
+	// a shared store every instance must hold it, so it is derived from
+	// session.secret; otherwise it is per process, like the store.
 	var opCfg op.Config
-	if _, err := rand.Read(opCfg.CryptoKey[:]); err != nil {
-		return nil, fmt.Errorf("cloud-oidc %s: token key: %w", c.ID, err)
+	if env.Shared.Redis != nil {
+		if env.Shared.Secret == "" {
+			return nil, fmt.Errorf("cloud-oidc %s: a shared store needs session.secret", c.ID)
+		}
+		k, err := hkdf.Key(sha256.New, []byte(env.Shared.Secret), nil, "qlikgate cloud-oidc access tokens "+c.ID, len(opCfg.CryptoKey))
+		if err != nil {
+			return nil, fmt.Errorf("cloud-oidc %s: token key: %w", c.ID, err)
+		}
+		copy(opCfg.CryptoKey[:], k)
+		t.store = newRedisStore(env.Shared.Redis, env.Shared.KeyPrefix, c.ID)
+	} else {
+		if _, err := rand.Read(opCfg.CryptoKey[:]); err != nil {
+			return nil, fmt.Errorf("cloud-oidc %s: token key: %w", c.ID, err)
+		}
+		t.store = newMemoryStore()
 	}
 	opCfg.DefaultLogoutRedirectURI = pub + "logout"
 	opCfg.CodeMethodS256 = true
@@ -123,6 +138,14 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*Target,
 // pathAuthorizeUnused is where the library's own authorize handler sits;
 // endpoints never routes to it.
 const pathAuthorizeUnused = "/authorize"
+
+// Close releases the shared store's connections.
+func (t *Target) Close() error {
+	if c, ok := t.store.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}
 
 // ID is the target's id.
 func (t *Target) ID() string { return t.id }

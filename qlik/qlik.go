@@ -156,6 +156,8 @@ type Env struct {
 	PublicURL string
 	// Log is the target's logger; it already names the target (target=<id>).
 	Log *slog.Logger
+	// Shared is where state that every instance must see can live.
+	Shared Shared
 }
 
 // The target family's instances of the kind seam.

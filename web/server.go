@@ -270,6 +270,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 		post.post("/t/:target/logout", s.handleLogout, msgExpiredLogout),
 		s.mfaRoutes(g, post),
 		s.ticketRoutes(g, post),
+		s.endpointRoutes(g, post),
 	); err != nil {
 		return nil, err
 	}

@@ -89,6 +89,10 @@ func flowFor(name string, e entrance, users []account, haveLDAP bool) flowSpec {
 		return ssoFlow(e, ldap)
 	case name == flowSSO:
 		return ssoFlow(e, static)
+	case name == flowOIDC && haveLDAP:
+		return oidcFlow(e, ldap)
+	case name == flowOIDC:
+		return oidcFlow(e, static)
 	default:
 		return loginFlow(name, e, static)
 	}

@@ -58,6 +58,7 @@ providers:
         - username: '{{.Name}}'
           password_hash: '{{$.PasswordHash}}'
           name: '{{.FullName}}'
+          email: '{{.Name}}@bench.invalid'
           groups: ['bench']
 {{- end}}
 {{- with .LDAP}}
@@ -106,6 +107,12 @@ func writeModuleConfig(dir string, c moduleConfig) (string, error) {
 		moduleConfig
 		Users []templateUser
 	}{c, users})
+	if err == nil {
+		var oidc string
+		if oidc, err = oidcTargetConfig(dir); err == nil {
+			_, err = f.WriteString(oidc)
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

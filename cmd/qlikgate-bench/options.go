@@ -76,7 +76,7 @@ Flags:
 	fs.IntVar(&o.requests, "requests", 0, "flows to complete per flow kind instead of -duration (0: use -duration)")
 	fs.Float64Var(&o.rate, "rate", 0, "offer this many flows per second per flow kind, latency counted from each flow's scheduled start (0: closed loop, every user as fast as it can)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per flow (connections, caches, GC)")
-	flows := fs.String("flows", "static,ldap,sso", "flows to run: static, ldap, sso (with -url: login, sso)")
+	flows := fs.String("flows", "static,ldap,sso", "flows to run: static, ldap, sso, oidc (with -url: login, sso)")
 	fs.BoolVar(&o.compare, "compare", true, "also run the pooled-vs-naive comparison (sso and ldap)")
 	fs.DurationVar(&o.compareDuration, "compare-duration", 0, "measured time per comparison run (0: half of -duration)")
 	fs.IntVar(&o.floorRounds, "floor-rounds", 1, "sso comparison: run pooled and floor alternately this many times, each for -compare-duration ÷ N, and report the median round's share of the floor (more than one when other work shares the machine)")
@@ -136,7 +136,7 @@ func (o options) validate() error {
 	if o.floorRounds < 1 || o.floorRounds > 50 {
 		errs = append(errs, fmt.Errorf("-floor-rounds: %d must be between 1 and 50", o.floorRounds))
 	}
-	known := []string{flowStatic, flowLDAP, flowSSO}
+	known := []string{flowStatic, flowLDAP, flowSSO, flowOIDC}
 	if o.url != "" {
 		known = []string{flowLogin, flowSSO}
 		if o.user == "" || o.password == "" {

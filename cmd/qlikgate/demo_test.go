@@ -125,6 +125,13 @@ func TestDemoOffersEveryTarget(t *testing.T) {
 		}
 	})
 	t.Run("cloud", func(t *testing.T) {
+		// cloud-oidc: the tenant's identity provider is qlikgate.
+		hub := signIn(t, newDemoBrowser(), idx, idx.targets["cloud"], "alice", "alice")
+		if m := cloudUserRe.FindStringSubmatch(hub.Body); m == nil || m[1] != "alice" || !strings.Contains(hub.Body, "<li>EU</li>") {
+			t.Fatalf("tenant hub: %d %s\n%s", hub.Status, hub.URL, hub.Body)
+		}
+	})
+	t.Run("cloud-jwt", func(t *testing.T) {
 		hub := cloudSignIn(t, newDemoBrowser(), idx, "alice", "alice")
 		if m := cloudUserRe.FindStringSubmatch(hub.Body); m == nil || m[1] != "alice" || !strings.Contains(hub.Body, "<li>EU</li>") {
 			t.Fatalf("tenant hub: %d %s\n%s", hub.Status, hub.URL, hub.Body)
@@ -158,8 +165,8 @@ func TestDemoHTTPS(t *testing.T) {
 	if !strings.HasPrefix(idx.module, "https://127.0.0.1:") {
 		t.Fatalf("qlikgate at %q, want https", idx.module)
 	}
-	if !strings.Contains(idx.body, "first-party") {
-		t.Error("the index page does not explain why -https helps")
+	if hub := signIn(t, newDemoBrowser(), idx, idx.targets["cloud"], "alice", "alice"); !strings.Contains(hub.Body, `<h1 id="user">alice</h1>`) {
+		t.Fatalf("tenant hub through cloud-oidc over https: %d %s\n%s", hub.Status, hub.URL, hub.Body)
 	}
 	b := newDemoBrowser()
 	if hub := cloudSignIn(t, b, idx, "alice", "alice"); !strings.Contains(hub.Body, `<h1 id="user">alice</h1>`) {
@@ -176,7 +183,7 @@ func TestDemoHTTPS(t *testing.T) {
 // that proves the cookie was kept, and the navigation to returnto.
 func cloudSignIn(t *testing.T, b *webtest.Browser, idx demoIndex, user, password string) webtest.Page {
 	t.Helper()
-	page := signIn(t, b, idx, idx.targets["cloud"], user, password)
+	page := signIn(t, b, idx, idx.module+"t/cloud-jwt/?returnto="+url.QueryEscape(idx.targets["cloud"]), user, password)
 	if page.Status != http.StatusOK || !strings.Contains(page.Body, `id="cloud-handoff"`) {
 		t.Fatalf("hand-off page: %d %s\n%s", page.Status, page.URL, page.Body)
 	}

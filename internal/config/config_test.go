@@ -116,7 +116,8 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := Parse(data, t.TempDir(), env(map[string]string{
-		"QLIKGATE_SESSION_SECRET": strings.Repeat("x", 40), "LDAP_BIND_PASSWORD": "x", "OIDC_SECRET": "x"}))
+		"QLIKGATE_SESSION_SECRET": strings.Repeat("x", 40), "LDAP_BIND_PASSWORD": "x", "OIDC_SECRET": "x",
+		"QLIK_CLOUD_OIDC_SECRET": strings.Repeat("o", 40)}))
 	if err != nil {
 		t.Fatalf("config.yaml.example does not validate:\n%v", err)
 	}

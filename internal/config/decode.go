@@ -261,6 +261,12 @@ func (d *decoder) structValue(node *yaml.Node, path string, v reflect.Value, ext
 			if !f.secret && fv.Kind() == reflect.String && (strings.HasSuffix(key, "_file") || strings.HasSuffix(key, "_dir")) {
 				fv.SetString(d.resolve(fv.String()))
 			}
+			// Lists of paths (signing_key_files) likewise.
+			if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String && strings.HasSuffix(key, "_files") {
+				for i := 0; i < fv.Len(); i++ {
+					fv.Index(i).SetString(d.resolve(fv.Index(i).String()))
+				}
+			}
 			return
 		}
 		if target, ok := extra[key]; ok {

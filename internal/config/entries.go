@@ -61,7 +61,14 @@ var targetFamily = family[qlik.Common, qlik.Env, qlik.Target]{
 	kinds: targetKinds,
 	id:    func(c qlik.Common) string { return c.ID },
 	env: func(c *Config, t qlik.Common, log *slog.Logger) qlik.Env {
-		return qlik.Env{PublicURL: c.PublicURL(), Log: log.With("target", t.ID)}
+		env := qlik.Env{PublicURL: c.PublicURL(), Log: log.With("target", t.ID), Shared: qlik.Shared{Secret: c.Session.Secret}}
+		if c.Session.Store == "redis" {
+			// Validated with the session block; a client is only options.
+			if o, err := c.Session.Redis.ClientOptions(); err == nil {
+				env.Shared.Redis, env.Shared.KeyPrefix = o, c.Session.Redis.KeyPrefix
+			}
+		}
+		return env
 	},
 }
 

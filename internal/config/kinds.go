@@ -7,6 +7,7 @@ import (
 	"github.com/qlikgate/qlikgate/providers/static"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/qlik/cloud"
+	"github.com/qlikgate/qlikgate/qlik/cloudoidc"
 	"github.com/qlikgate/qlikgate/qlik/qlikview"
 	"github.com/qlikgate/qlikgate/qlik/sense"
 )
@@ -16,5 +17,5 @@ import (
 // live beside the decoder rather than in the command.
 var (
 	providerKinds = providers.Kinds{static.Kind, ldap.Kind, oidc.Kind}
-	targetKinds   = qlik.Kinds{sense.TicketKind, sense.SessionKind, qlikview.Kind, cloud.Kind}
+	targetKinds   = qlik.Kinds{sense.TicketKind, sense.SessionKind, qlikview.Kind, cloud.Kind, cloudoidc.Kind}
 )

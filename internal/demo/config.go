@@ -2,6 +2,7 @@ package demo
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +30,8 @@ func demoUsers() []demoUser {
 // site's QMC-style export.
 const (
 	demoCloudKeyFile  = "jwt_private.pem"
+	demoOIDCKeyFile   = "oidc_signing.pem"
+	demoOIDCClientID  = "qlik-cloud"
 	demoTenantCAFile  = "tenant_root.pem"
 	demoConfigComment = `# Written by "qlikgate demo"; deleted when it stops. Values are single-quoted
 # YAML (no escapes); file names are relative to this file.`
@@ -86,6 +89,15 @@ targets:
       webticket_url: '{{.QlikView.WebTicketURL}}'
       logout_url: '{{.QlikView.LogoutPageURL}}'
   - id: cloud
+    kind: cloud-oidc
+    cloud_oidc:
+      tenant_url: '{{.Cloud.URL}}'
+      client_id: '{{.OIDCClientID}}'
+      client_secret: '{{.OIDCSecret}}'
+      signing_key_files: ['{{.OIDCKeyFile}}']
+      post_logout_redirect_uris: ['{{.Cloud.URL}}/']
+      ca_file: '{{.TenantCAFile}}'
+  - id: cloud-jwt
     kind: cloud
     cloud:
       tenant_url: '{{.Cloud.URL}}'
@@ -107,12 +119,27 @@ func writeDemoConfig(dir string, sims *demoSims, listen, publicURL string, https
 	if err := os.WriteFile(filepath.Join(dir, demoCloudKeyFile), sims.cloudKey, 0o600); err != nil {
 		return "", nil, fmt.Errorf("writing the Qlik Cloud signing key: %w", err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, demoOIDCKeyFile), sims.oidcKey, 0o600); err != nil {
+		return "", nil, fmt.Errorf("writing the Qlik Cloud OpenID signing key: %w", err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, demoTenantCAFile), sims.cloud.PKI().RootPEM(), 0o600); err != nil {
 		return "", nil, fmt.Errorf("writing the tenant's CA: %w", err)
 	}
 	if https {
 		if err := writeDemoCert(dir); err != nil {
 			return "", nil, err
+		}
+		// The tenant calls qlikgate's token endpoint and JWKS itself: it
+		// must trust the demo's self-signed certificate.
+		pem, err := os.ReadFile(filepath.Join(dir, demoTLSCertFile))
+		if err != nil {
+			return "", nil, err
+		}
+		rp := sims.oidcRP
+		rp.RootCAs = x509.NewCertPool()
+		rp.RootCAs.AppendCertsFromPEM(pem)
+		if err := sims.cloud.SetOIDC(rp); err != nil {
+			return "", nil, fmt.Errorf("configuring the Qlik Cloud tenant's identity provider: %w", err)
 		}
 	}
 	users := demoUsers()
@@ -132,6 +159,7 @@ func writeDemoConfig(dir string, sims *demoSims, listen, publicURL string, https
 		"Sense": sims.sense, "Session": sims.session, "QlikView": sims.qlikview, "Cloud": sims.cloud,
 		"WebIntegrationID": demoWebIntegID, "Issuer": demoCloudIssuer, "KeyID": demoCloudKeyID,
 		"CloudKeyFile": demoCloudKeyFile, "TenantCAFile": demoTenantCAFile,
+		"OIDCClientID": demoOIDCClientID, "OIDCSecret": sims.oidcSecret, "OIDCKeyFile": demoOIDCKeyFile,
 		"HTTPS": https, "TLSCert": demoTLSCertFile, "TLSKey": demoTLSKeyFile,
 	})
 	if cerr := f.Close(); err == nil {

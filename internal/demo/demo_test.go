@@ -55,7 +55,7 @@ func TestStartWritesAConfigurationTheLoaderAccepts(t *testing.T) {
 			for _, tg := range cfg.Targets {
 				ids = append(ids, tg.Common.ID+"="+tg.Kind.Name)
 			}
-			if got, want := strings.Join(ids, " "), "sense=sense-ticket sense-session=sense-session qv=qlikview cloud=cloud"; got != want {
+			if got, want := strings.Join(ids, " "), "sense=sense-ticket sense-session=sense-session qv=qlikview cloud=cloud-oidc cloud-jwt=cloud"; got != want {
 				t.Errorf("targets %s, want %s", got, want)
 			}
 			if cfg.DefaultTarget() != "sense" {

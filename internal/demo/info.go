@@ -58,30 +58,14 @@ func newDemoInfo(s *demoSims, moduleURL, indexURL string, https bool, users []de
 				ID:      "cloud",
 				Product: "Qlik Cloud tenant",
 				URL:     s.cloud.URL() + "/hub",
-				Expect: "The tenant sends you to qlikgate; after you sign in, qlikgate's page posts a signed JWT to " +
-					"/login/jwt-session from your browser and the tenant hub shows alice and her groups.",
-				Before: demoCloudCaveat(s.cloud.URL(), https),
+				Expect: "The tenant's identity provider is qlikgate (cloud-oidc): it sends you to qlikgate, and after you " +
+					"sign in qlikgate sends you back with a code the tenant redeems itself; the tenant hub shows alice and her groups. " +
+					"No third-party cookie is involved, so this works in any browser profile. " +
+					"The JWT kind stays configured as target cloud-jwt (/t/cloud-jwt/); its hand-off needs the tenant's cookie as a " +
+					"first-party cookie, so restart the demo with -https to try it in a browser that blocks third-party cookies.",
+				Before: "open " + strings.TrimSuffix(s.cloud.URL(), "/") + "/ once and accept the browser's warning " +
+					"(Chrome: Advanced, then Proceed to 127.0.0.1); the tenant uses a certificate from a CA the demo made up.",
 			},
 		},
 	}
-}
-
-// demoCloudCaveat says what a real browser needs for the Cloud hand-off,
-// as tried with Chromium: the tenant is HTTPS with a certificate from the
-// simulator's own CA, and its session cookies are Secure and
-// SameSite=None. Browsers compare sites by scheme and host, not port: with
-// qlikgate on http the cookie is third-party on the hand-off page, with
-// qlikgate on https (-https) it is first-party.
-func demoCloudCaveat(tenantURL string, https bool) string {
-	accept := "open " + strings.TrimSuffix(tenantURL, "/") + "/ once and accept the browser's warning " +
-		"(Chrome: Advanced, then Proceed to 127.0.0.1); the tenant uses a certificate from a CA the demo made up."
-	if https {
-		return accept + " qlikgate and the tenant are then the same site (the port does not count), " +
-			"so the tenant's session cookie is first-party and kept even where third-party cookies are blocked."
-	}
-	return accept + " Its session cookie (Secure, SameSite=None) is a third-party cookie on qlikgate's http page: " +
-		"browsers compare scheme and host, so http and https are two sites even on 127.0.0.1. " +
-		"Chromium blocks third-party cookies in a new profile, as Incognito windows do, and then the hand-off ends on " +
-		"\"Could not sign you in to Qlik Cloud\". Restart the demo with -https (qlikgate and the tenant are then one site), " +
-		"or choose \"Allow third-party cookies\" at chrome://settings/cookies."
 }

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -29,6 +30,12 @@ type demoSims struct {
 	cloud    *qliksim.Cloud
 	// cloudKey is the PEM private key whose public half the tenant trusts.
 	cloudKey []byte
+	// oidcKey signs qlikgate's ID tokens for the tenant's interactive
+	// identity provider (target cloud, kind cloud-oidc); oidcSecret is the
+	// client secret both sides know.
+	oidcKey    []byte
+	oidcSecret string
+	oidcRP     qliksim.CloudOIDC
 }
 
 // startDemoSims starts every simulator. On error, those already started
@@ -89,6 +96,10 @@ func startDemoSims(a Addrs, publicURL string, log *slog.Logger) (s *demoSims, er
 		return nil, err
 	}
 	s.cloudKey = priv
+	if s.oidcKey, _, err = cloud.GenerateKey(cloud.RS256); err != nil {
+		return nil, err
+	}
+	s.oidcSecret = rand.Text() + rand.Text()
 	s.cloud, err = qliksim.NewCloud(qliksim.CloudOptions{
 		IdPs:             []qliksim.CloudIdP{{Issuer: demoCloudIssuer, KeyID: demoCloudKeyID, PEM: pubPEM}},
 		WebIntegrationID: demoWebIntegID,
@@ -99,6 +110,15 @@ func startDemoSims(a Addrs, publicURL string, log *slog.Logger) (s *demoSims, er
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the Qlik Cloud tenant simulator: %w", err)
+	}
+	// The tenant's interactive identity provider is qlikgate (cloud-oidc):
+	// a top-level redirect each way, so no browser setting matters. Over
+	// -https the tenant trusts the system's roots plus the demo's own
+	// certificate, which connectOIDC adds once it exists.
+	s.oidcRP = qliksim.CloudOIDC{Issuer: publicURL + "t/cloud", ClientID: demoOIDCClientID,
+		ClientSecret: s.oidcSecret, InsecureLoopback: true, PostLogoutRedirectURI: s.cloud.URL() + "/"}
+	if err := s.cloud.SetOIDC(s.oidcRP); err != nil {
+		return nil, fmt.Errorf("configuring the Qlik Cloud tenant's identity provider: %w", err)
 	}
 	return s, nil
 }

@@ -76,6 +76,7 @@ type Cloud struct {
 	loginURL string
 	idps     map[string]cloudIdP // by kid
 	st       cloudState
+	rp       *cloudRP // the interactive OIDC identity provider (SetOIDC), or nil
 
 	stats struct {
 		logins, loginsRejected, usersCreated, preflightsOK, corsDenied atomic.Int64
@@ -202,6 +203,8 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request) {
 		c.serveLogout(w, r)
 	case p == "/login":
 		c.serveInteractiveLogin(w, r)
+	case p == "/login/callback":
+		c.serveOIDCCallback(w, r)
 	case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/login/"):
 		c.logf("%s %s: 404: not simulated", r.Method, p)
 		writeCloudError(w, http.StatusNotFound, "Not Found", "not simulated", "HTTP-404")

@@ -77,6 +77,9 @@ func (c *Cloud) tenantReturnTo(raw, integrationID string) (string, bool) {
 
 // redirectToLogin sends an anonymous browser to LoginURL with returnto.
 func (c *Cloud) redirectToLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
+	if c.oidcRedirect(w, r, returnTo) {
+		return
+	}
 	c.mu.Lock()
 	login := c.loginURL
 	c.mu.Unlock()

@@ -153,17 +153,22 @@ func (c *Cloud) serveLogout(w http.ResponseWriter, r *http.Request) {
 		writeCloudError(w, http.StatusMethodNotAllowed, "Method Not Allowed", "use GET or POST", "HTTP-405")
 		return
 	}
+	var idToken string
 	if sid, s, ok := c.session(r); ok {
 		c.mu.Lock()
 		delete(c.st.sessions, sid)
 		c.mu.Unlock()
 		c.stats.sessionsEnded.Add(1)
+		idToken = s.idToken
 		c.logf("logout: session %s of %q ended", redact(sid), s.subject)
 	}
 	for _, name := range []string{cloudSessionCookie, cloudCSRFCookie} {
 		for _, ck := range c.signedCookies(name, "", true) {
 			http.SetCookie(w, ck)
 		}
+	}
+	if c.oidcLogout(w, r, idToken) {
+		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

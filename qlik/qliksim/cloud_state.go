@@ -20,6 +20,7 @@ type CloudUser struct {
 type cloudSession struct {
 	subject string
 	csrf    string // the _csrfToken cookie, returned by /api/v1/csrf-token
+	idToken string // the ID token of an OIDC login, sent back at logout
 }
 
 // cloudState is the tenant's mutable data; every method expects Cloud.mu

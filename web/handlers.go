@@ -79,7 +79,6 @@ func (s *Server) handleEntry(c echo.Context) error {
 		return s.handoff(c, sess, st, t, entry)
 	}
 	flowID := st.addFlow(t.ID(), entry, now).ID
-	s.saveSession(c, sess, st)
 	return s.showLoginOrNegotiate(c, sess, st, flowID)
 }
 

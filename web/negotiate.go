@@ -89,15 +89,27 @@ func negotiateToken(r *http.Request) ([]byte, bool) {
 }
 
 // showLoginOrNegotiate is the entry's answer to a browser without a
-// session: a Negotiate token is judged, a browser that may be challenged
-// gets the 401, any other the form.
+// session (the session is saved here): a Negotiate token is judged, a
+// browser that may be challenged gets the 401, any other the form. A
+// browser that comes back without a token after a challenge could not
+// answer it (no ticket; Chromium asks again without credentials at once):
+// it gets the form, with 200, and no more challenges.
 func (s *Server) showLoginOrNegotiate(c echo.Context, sess *sessions.Session, st *state, flowID string) error {
 	if !s.autoNegotiate(c, st) || c.QueryParam("provider") != "" {
+		s.saveSession(c, sess, st)
 		return s.showLogin(c, st, flowID)
 	}
 	if tok, ok := negotiateToken(c.Request()); ok {
+		st.Challenged = false
 		return s.negotiate(c, sess, st, flowID, tok)
 	}
+	if st.Challenged {
+		st.Challenged, st.NoNegotiate = false, true
+		s.saveSession(c, sess, st)
+		return s.showLogin(c, st, flowID)
+	}
+	st.Challenged = true
+	s.saveSession(c, sess, st)
 	return s.challenge(c, s.loginView(st, flowID, ""))
 }
 

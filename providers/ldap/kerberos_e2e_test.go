@@ -168,7 +168,9 @@ func TestKerberosThroughQlikSamba(t *testing.T) {
 		token        func(t *testing.T) func() (string, error)
 	}{
 		{"NTLM token", "ntlm_token", func(*testing.T) func() (string, error) {
-			return func() (string, error) { return "Negotiate TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==", nil }
+			return func() (string, error) {
+				return "Negotiate TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==", nil
+			}
 		}},
 		{"ticket for another SPN", "wrong_service_principal", func(*testing.T) func() (string, error) {
 			return func() (string, error) { return ldaptest.NegotiateHeader(alice, s.OtherSPN) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qlikgate/qlikgate/providers/ldap"
 	"github.com/qlikgate/qlikgate/providers/ldap/ldaptest"
+	"github.com/qlikgate/qlikgate/web"
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
 
@@ -27,12 +28,12 @@ const kerberosHost = "qlikgate.test"
 // provider "corp" on the Samba DC, Kerberos on, behind the simulated hub.
 // Its user base is CN=Users, so olga (OU=Elsewhere) has a ticket but no
 // entry.
-func kerberosStack(t *testing.T, s *ldaptest.Samba) changeStack {
+func kerberosStack(t testing.TB, s *ldaptest.Samba, mods ...func(*web.Config)) changeStack {
 	t.Helper()
 	return newStackAt(t, ldap.SambaConfig(s, func(c *ldap.Config) {
 		c.UserBase = "CN=Users," + s.BaseDN
 		c.Kerberos = &ldap.KerberosConfig{KeytabFile: s.Keytab, ServicePrincipal: s.SPN}
-	}), kerberosHost)
+	}), kerberosHost, mods...)
 }
 
 // negotiatingBrowser answers a 401 Negotiate challenge once with the

@@ -38,11 +38,16 @@ func newChangeStack(t *testing.T, cfg ldap.Config) changeStack {
 // newStackAt is newChangeStack with qlikgate's public URL on host (at its
 // listener's port) instead of its address: Kerberos needs the name of
 // the SPN.
-func newStackAt(t *testing.T, cfg ldap.Config, host string) changeStack {
+func newStackAt(t testing.TB, cfg ldap.Config, host string, mods ...func(*web.Config)) changeStack {
 	t.Helper()
 	logs := &testlog.Buffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Logf: t.Logf})
+	var out io.Writer = io.MultiWriter(logs, testWriter{t})
+	level, logf := slog.LevelDebug, t.Logf
+	if _, bench := t.(*testing.B); bench { // measure the work, not the log
+		out, level, logf = io.Discard, slog.LevelWarn, func(string, ...any) {}
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +78,9 @@ func newStackAt(t *testing.T, cfg ldap.Config, host string) changeStack {
 		wc.Server.PublicURL = "http://" + net.JoinHostPort(host, port) + "/"
 	}
 	wc.Session.Secret = strings.Repeat("s", 40)
+	for _, m := range mods {
+		m(&wc)
+	}
 	srv, err := web.New(web.Options{Config: wc, Providers: []web.Provider{{Common: common, Impl: p}}, Targets: []qlik.Target{target},
 		DefaultTarget: "sense", Logger: log})
 	if err != nil {

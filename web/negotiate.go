@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -62,6 +63,11 @@ func (s *Server) negotiator() (string, providers.NegotiateProvider, bool) {
 		}
 	}
 	return "", nil, false
+}
+
+func (s *Server) hasNegotiator() bool {
+	_, _, ok := s.negotiator()
+	return ok
 }
 
 // autoNegotiate reports whether the entry may challenge this browser on
@@ -125,12 +131,12 @@ func (s *Server) challenge(c echo.Context, v view) error {
 func (s *Server) handleNegotiate(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	flowID := s.flowFor(st, c.QueryParam("flow")).ID
-	s.saveSession(c, sess, st)
-	if _, _, ok := s.negotiator(); !ok {
-		return c.Redirect(http.StatusFound, s.base+"login?flow="+flowID)
+	if tok, ok := negotiateToken(c.Request()); ok && s.hasNegotiator() {
+		return s.negotiate(c, sess, st, flowID, tok) // saves the session
 	}
-	if tok, ok := negotiateToken(c.Request()); ok {
-		return s.negotiate(c, sess, st, flowID, tok)
+	s.saveSession(c, sess, st)
+	if !s.hasNegotiator() {
+		return c.Redirect(http.StatusFound, s.base+"login?flow="+url.QueryEscape(flowID))
 	}
 	// Shown only by a browser that has no ticket to answer with.
 	v := s.loginView(st, flowID, "")

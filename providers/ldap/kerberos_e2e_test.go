@@ -44,6 +44,7 @@ type negotiatingBrowser struct {
 	token      func() (string, error)
 	challenges atomic.Int32
 	mutual     atomic.Value // the WWW-Authenticate of the last accepted token
+	sent       atomic.Value // the last Authorization header sent
 }
 
 func newNegotiatingBrowser(token func() (string, error)) *negotiatingBrowser {
@@ -81,6 +82,7 @@ func newNegotiatingBrowser(token func() (string, error)) *negotiatingBrowser {
 			r2.AddCookie(c)
 		}
 		r2.Header.Set("Authorization", h)
+		b.sent.Store(h)
 		return b.Client.Transport.(roundTripper)(r2)
 	})
 	return b
@@ -116,6 +118,10 @@ func TestKerberosThroughQlikSamba(t *testing.T) {
 		}
 		if m, _ := b.mutual.Load().(string); m != "Negotiate oRQwEqADCgEAoQsGCSqGSIb3EgECAg==" {
 			t.Errorf("mutual authentication header %q", m)
+		}
+		// The token is a credential: no log line may carry it.
+		if tok, _ := b.sent.Load().(string); len(tok) < 100 || strings.Contains(st.logs.String(), tok[len("Negotiate "):len("Negotiate ")+64]) {
+			t.Errorf("the Negotiate token (%d bytes) is in the log", len(tok))
 		}
 		if !strings.Contains(st.logs.String(), "event=login_succeeded provider=corp user=alice") ||
 			!strings.Contains(st.logs.String(), "method=kerberos") {
@@ -254,5 +260,37 @@ func TestKerberosCurlSamba(t *testing.T) {
 	}
 	if !strings.Contains(st.logs.String(), "method=kerberos") {
 		t.Errorf("no method=kerberos in the log")
+	}
+}
+
+// TestKerberosPathPrefixSamba: behind a path prefix (public_url
+// http://qlikgate.test:PORT/qlikgate/) the challenge, the hand-off, the
+// sign-out's cookie and the Windows button work the same.
+func TestKerberosPathPrefixSamba(t *testing.T) {
+	s := ldap.NeedSamba(t)
+	st := kerberosStack(t, s, func(c *web.Config) { c.Server.PublicURL += "qlikgate/" })
+	if !strings.HasSuffix(st.url, "/qlikgate") {
+		t.Fatalf("url %s", st.url)
+	}
+	alice, err := s.KerberosClient("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(alice.Destroy)
+	b := newNegotiatingBrowser(func() (string, error) { return ldaptest.NegotiateHeader(alice, s.SPN) })
+	if hub := b.MustGet(t, st.hub); hub.HubUser() != `CORP\alice` || b.challenges.Load() != 1 {
+		t.Fatalf("%d %s, %d challenges; want the hub as CORP\\alice after 1", hub.Status, hub.URL, b.challenges.Load())
+	}
+	b.MustLogout(t, st.url+"/logout")
+	if c := b.Cookie(st.url+"/", "qlikgate_negotiate"); c == nil {
+		t.Fatal("no qlikgate_negotiate cookie for the prefix after sign-out")
+	}
+	login := b.MustGet(t, st.hub)
+	if login.Status != http.StatusOK || !strings.Contains(login.Body, `href="/qlikgate/negotiate?flow=`) || b.challenges.Load() != 1 {
+		t.Fatalf("after sign-out: %d, %d challenges; want the form with the button under the prefix", login.Status, b.challenges.Load())
+	}
+	hub := b.MustGet(t, st.url+"/negotiate?flow="+login.MustLoginForm(t, "", "").Get("flow"))
+	if hub.HubUser() != `CORP\alice` {
+		t.Fatalf("the Windows button: %d %s", hub.Status, hub.URL)
 	}
 }

@@ -123,6 +123,14 @@ func TestNegotiateSamba(t *testing.T) {
 		_, _, err := p.Negotiate(context.Background(), tok)
 		wantReason(t, err, providers.ReasonAccountDisabled)
 	})
+	t.Run("account locked out after its ticket was issued", func(t *testing.T) {
+		tok := token(t, kerberosClient(t, s, "kurt"), s.SPN)
+		if err := s.LockOut("kurt"); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := p.Negotiate(context.Background(), tok)
+		wantReason(t, err, providers.ReasonAccountLocked)
+	})
 	t.Run("keytab exported by account", func(t *testing.T) {
 		kt := filepath.Join(t.TempDir(), "account.keytab")
 		if err := s.ExportKeytab(kt, "svc-http@"+s.KerberosRealm); err != nil {

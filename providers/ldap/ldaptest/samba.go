@@ -39,6 +39,7 @@ import (
 //	paul      password expired (532, like pete), for tests that change it
 //	quinn     password expired (532, like pete), for tests that change it
 //	kira      for Kerberos tests that disable the account after it got a ticket
+//	kurt      for Kerberos tests that lock the account out after it got a ticket
 //	olga      in OU=Elsewhere, not under CN=Users: a Kerberos principal that a
 //	          provider with user_base CN=Users,<BaseDN> does not find
 //	svc-http  holds the SPN HTTP/qlikgate.test (its keys: Keytab)
@@ -289,6 +290,7 @@ func (s *Samba) populate(tc *tls.Config) error {
 		{"paul", nil},
 		{"quinn", nil},
 		{"kira", nil},
+		{"kurt", nil},
 		{"svc-http", map[string][]string{"servicePrincipalName": {s.SPN}}},
 		{"svc-other", map[string][]string{"servicePrincipalName": {s.OtherSPN}}},
 	}
@@ -332,6 +334,16 @@ func (s *Samba) populate(tc *tls.Config) error {
 		return fmt.Errorf("ldaptest: nest AppUsers in AllStaff: %w", err)
 	}
 	return s.lockOut(tc, "lou")
+}
+
+// LockOut locks an account out the way users do, with too many wrong
+// passwords.
+func (s *Samba) LockOut(name string) error {
+	tc, err := tlsConfigFor(s.CAFile)
+	if err != nil {
+		return err
+	}
+	return s.lockOut(tc, name)
 }
 
 // lockOut locks an account the way users do: too many wrong passwords.

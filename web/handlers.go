@@ -79,8 +79,7 @@ func (s *Server) handleEntry(c echo.Context) error {
 		return s.handoff(c, sess, st, t, entry)
 	}
 	flowID := st.addFlow(t.ID(), entry, now).ID
-	s.saveSession(c, sess, st)
-	return s.showLogin(c, st, flowID)
+	return s.showLoginOrNegotiate(c, sess, st, flowID)
 }
 
 // handleLoginPage shows the login page for a pending entry (?flow=) or for
@@ -122,6 +121,7 @@ func (s *Server) flowFor(st *state, id string) *flow {
 
 func (s *Server) loginView(st *state, flowID, selected string) view {
 	v := view{CSRF: st.CSRF, Flow: flowID}
+	_, _, v.Negotiate = s.negotiator()
 	for _, p := range s.providers {
 		label := p.Label
 		if label == "" {
@@ -315,8 +315,12 @@ func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state
 	id.Provider, id.Directory = p.ID, p.Directory
 	st.login(id, s.now())
 	st.PasswordLogin = pl
-	s.log.InfoContext(c.Request().Context(), "login succeeded", audit.Key, audit.LoginSucceeded, "provider", providerID, "user", id.UserID,
-		"directory", id.Directory, "duration_ms", ms(time.Since(start)))
+	attrs := []any{audit.Key, audit.LoginSucceeded, "provider", providerID, "user", id.UserID,
+		"directory", id.Directory, "duration_ms", ms(time.Since(start))}
+	if m, ok := c.Get(loginMethodKey).(string); ok {
+		attrs = append(attrs, "method", m)
+	}
+	s.log.InfoContext(c.Request().Context(), "login succeeded", attrs...)
 	t, ok := s.targets[f.Target]
 	if !ok {
 		t = s.deflt
@@ -497,6 +501,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 	if err := s.sessions.clear(c.Response(), c.Request(), sess); err != nil {
 		log.ErrorContext(c.Request().Context(), "clearing the session cookie failed", "cause", err.Error())
 	}
+	s.afterLogout(c)
 	if redirect != "" {
 		return c.Redirect(http.StatusFound, redirect)
 	}

@@ -104,6 +104,8 @@ type view struct {
 	Invalid           bool // the credentials were refused: mark the fields
 	PasswordProviders []providerView
 	RedirectProviders []providerView
+	// Negotiate offers "Sign in as your Windows account" (GET /negotiate).
+	Negotiate bool
 	// error and unavailable
 	RequestID string
 	Retry     string

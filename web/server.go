@@ -275,6 +275,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 		return nil, err
 	}
 	g.GET("/login/:provider", s.handleRedirectStart)
+	g.GET("/negotiate", s.handleNegotiate)
 	g.GET("/callback/:provider", s.handleCallback)
 	g.GET("/logout", s.handleLogoutPage)
 	g.GET("/account/password", s.handleAccountPasswordPage)

@@ -63,6 +63,12 @@ type state struct {
 	Owes string `json:"owe,omitempty"`
 	// Factors are the second factors passed in this sign-in.
 	Factors []string `json:"af,omitempty"`
+	// NoNegotiate is set once this browser's Kerberos token was refused:
+	// the entry shows it the form instead of challenging again (negotiate.go).
+	NoNegotiate bool `json:"nn,omitempty"`
+	// Challenged is set while the entry's 401 Negotiate waits for the
+	// browser's answer.
+	Challenged bool `json:"ch,omitempty"`
 
 	// touched says that load changed the state (a new SID, a sign-out, a
 	// later SeenAt): it must be saved even where nothing else changes it.

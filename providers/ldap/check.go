@@ -28,6 +28,9 @@ func (p *Provider) Diagnose(ctx context.Context) []check.Result {
 	if r, ok := p.passwordChangeResult(); ok {
 		out = append(out, r)
 	}
+	if p.krb != nil {
+		out = append(out, p.kerberosResults(ctx)...)
+	}
 	reachable := false
 	for i, st := range p.Check(ctx) {
 		out = append(out, p.serverResult(p.servers[i], st.Err))

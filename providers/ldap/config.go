@@ -102,6 +102,32 @@ type Config struct {
 	// passwords) change it on qlikgate's own page and go on into Qlik. It
 	// needs TLS to every server.
 	PasswordChange PasswordChangeConfig `yaml:"password_change"`
+
+	// Kerberos also signs domain users in without a form, with the
+	// Kerberos ticket their browser sends (SPNEGO, "Windows sign-in"); the
+	// directory still gives their id, name, e-mail and groups, and the
+	// password form stays as the fallback. See docs/providers/kerberos.md.
+	Kerberos *KerberosConfig `yaml:"kerberos"`
+}
+
+// KerberosConfig is the `kerberos:` block of an ldap provider.
+type KerberosConfig struct {
+	// KeytabFile holds the keys of service_principal (ktpass or
+	// samba-tool domain exportkeytab). It is a secret: readable by
+	// qlikgate's account only (looser permissions are warned about).
+	// Relative to the configuration file. Required.
+	KeytabFile string `yaml:"keytab_file"`
+	// ServicePrincipal is the SPN browsers ask a ticket for:
+	// HTTP/<the host name users type>, e.g. HTTP/qlik-login.corp.local.
+	// Tickets for any other principal are refused. Required.
+	ServicePrincipal string `yaml:"service_principal"`
+	// Realms are the client realms accepted (without regard to case), e.g.
+	// [CORP.LOCAL]. Empty: the realm of service_principal's keys in the
+	// keytab.
+	Realms []string `yaml:"realms"`
+	// MaxClockSkew is how far a client's clock may be from this
+	// server's. Empty: 5m, as in Active Directory.
+	MaxClockSkew time.Duration `yaml:"max_clock_skew"`
 }
 
 // PasswordChangeConfig is the `password_change:` block of an ldap provider.
@@ -163,6 +189,9 @@ func NewConfig() *Config {
 		PoolIdleTimeout: 5 * time.Minute,
 	}
 }
+
+// defaultMaxClockSkew is Kerberos' (and Active Directory's) usual five minutes.
+const defaultMaxClockSkew = 5 * time.Minute
 
 // Defaults for Active Directory. The user filter refuses disabled accounts
 // (userAccountControl bit 2) before any bind. It deliberately keeps accounts

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,9 +32,22 @@ type changeStack struct {
 
 func newChangeStack(t *testing.T, cfg ldap.Config) changeStack {
 	t.Helper()
+	return newStackAt(t, cfg, "")
+}
+
+// newStackAt is newChangeStack with qlikgate's public URL on host (at its
+// listener's port) instead of its address: Kerberos needs the name of
+// the SPN.
+func newStackAt(t testing.TB, cfg ldap.Config, host string, mods ...func(*web.Config)) changeStack {
+	t.Helper()
 	logs := &testlog.Buffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Logf: t.Logf})
+	var out io.Writer = io.MultiWriter(logs, testWriter{t})
+	level, logf := slog.LevelDebug, t.Logf
+	if _, bench := t.(*testing.B); bench { // measure the work, not the log
+		out, level, logf = io.Discard, slog.LevelWarn, func(string, ...any) {}
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+	sim, err := qliksim.NewSense(qliksim.SenseOptions{Prefix: "hr", Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +73,14 @@ func newChangeStack(t *testing.T, cfg ldap.Config) changeStack {
 	ts := httptest.NewUnstartedServer(nil)
 	wc := web.DefaultConfig()
 	wc.Server.PublicURL = "http://" + ts.Listener.Addr().String() + "/"
+	if host != "" {
+		_, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+		wc.Server.PublicURL = "http://" + net.JoinHostPort(host, port) + "/"
+	}
 	wc.Session.Secret = strings.Repeat("s", 40)
+	for _, m := range mods {
+		m(&wc)
+	}
 	srv, err := web.New(web.Options{Config: wc, Providers: []web.Provider{{Common: common, Impl: p}}, Targets: []qlik.Target{target},
 		DefaultTarget: "sense", Logger: log})
 	if err != nil {
@@ -69,9 +90,9 @@ func newChangeStack(t *testing.T, cfg ldap.Config) changeStack {
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
-	sim.SetModuleURL(ts.URL + "/")
+	sim.SetModuleURL(wc.Server.PublicURL)
 
-	return changeStack{url: ts.URL, hub: sim.HubURL(), p: p, logs: logs}
+	return changeStack{url: strings.TrimSuffix(wc.Server.PublicURL, "/"), hub: sim.HubURL(), p: p, logs: logs}
 }
 
 // refusal is a new password the directory refuses, with the message the

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,8 @@ type Provider struct {
 	search    *pool // bound as the service account; only searches
 	binds     *pool // only user binds
 	userAttrs []string
+	krb       *kerberos // nil without a kerberos block
+	krbAttrs  []string  // userAttrs and what tells a disabled or locked account
 
 	// dialContext and now are replaced by tests to count dials and to move
 	// the back-off clock without sleeping.
@@ -62,6 +65,15 @@ func Open(_ context.Context, c providers.Common, block *Config, env providers.En
 	}
 	p := &Provider{id: c.ID, cfg: cfg, log: log, userAttrs: userAttributes(cfg), now: time.Now}
 	p.dialContext = (&net.Dialer{}).DialContext
+	if cfg.Kerberos != nil {
+		if p.krb, err = openKerberos(cfg.Kerberos, log); err != nil {
+			return nil, err
+		}
+		p.krbAttrs = p.userAttrs
+		if cfg.ActiveDirectory {
+			p.krbAttrs = append(slices.Clip(p.userAttrs), uacAttr, uacComputedAtt)
+		}
+	}
 	for i, raw := range cfg.URLs {
 		s, err := newServer(raw, base)
 		if err != nil {

@@ -31,9 +31,15 @@ func timeLimit(ctx context.Context) int {
 // findUser searches for the one entry matching name. No entry and more than
 // one entry are both refused like a wrong password.
 func (p *Provider) findUser(ctx context.Context, c *conn, name string) (*ldap.Entry, error) {
-	filter := fill(p.cfg.UserFilter, name, "")
+	return p.findUserWith(ctx, c, p.cfg.UserFilter, name, p.userAttrs)
+}
+
+// findUserWith is findUser with another filter and attribute list (the
+// Kerberos lookup's).
+func (p *Provider) findUserWith(ctx context.Context, c *conn, userFilter, name string, attrs []string) (*ldap.Entry, error) {
+	filter := fill(userFilter, name, "")
 	// A size limit of 2 is enough to tell "one" from "several".
-	req := ldap.NewSearchRequest(p.cfg.UserBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, timeLimit(ctx), false, filter, p.userAttrs, nil)
+	req := ldap.NewSearchRequest(p.cfg.UserBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, timeLimit(ctx), false, filter, attrs, nil)
 	var res *ldap.SearchResult
 	err := c.do(ctx, func(l *ldap.Conn) (err error) {
 		res, err = l.Search(req)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/qlikgate/qlikgate/internal/keyerr"
 )
 
 // Validate reports every problem with the block, one error per problem, each
@@ -104,6 +106,9 @@ func (c *Config) Validate() error {
 	}
 	if err := r.validatePasswordChange(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Kerberos != nil {
+		errs = append(errs, keyerr.Prefix("kerberos.", c.Kerberos.validate()))
 	}
 	return errors.Join(errs...)
 }

@@ -38,6 +38,15 @@ import (
 //	nina      must change password (773), for tests that change it
 //	paul      password expired (532, like pete), for tests that change it
 //	quinn     password expired (532, like pete), for tests that change it
+//	kira      for Kerberos tests that disable the account after it got a ticket
+//	kurt      for Kerberos tests that lock the account out after it got a ticket
+//	olga      in OU=Elsewhere, not under CN=Users: a Kerberos principal that a
+//	          provider with user_base CN=Users,<BaseDN> does not find
+//	svc-http  holds the SPN HTTP/qlikgate.test (its keys: Keytab)
+//	svc-other holds the SPN HTTP/other.test, a service qlikgate is not
+//
+// The same Samba is the realm's KDC (KDCAddr, Krb5Conf), on free loopback
+// ports of its own, with AES keys for every account (RC4 only on request).
 //
 // Tests that change a password use mona, nina, paul or quinn, one each, so that
 // the others keep the state described here.
@@ -57,6 +66,24 @@ type Samba struct {
 	// Samba's Python bindings); if not, PasswordExpiredErr says why.
 	PasswordExpired    bool
 	PasswordExpiredErr error
+
+	// KDCAddr is the Kerberos KDC (TCP and UDP), 127.0.0.1:port.
+	KDCAddr string
+	// Krb5Conf is a krb5.conf for MIT tools and gokrb5 clients: the realm
+	// TEST.EXAMPLE.ORG at KDCAddr, the hosts qlikgate.test and other.test in
+	// it, no DNS.
+	Krb5Conf string
+	// Keytab holds the keys of HTTP/qlikgate.test@TEST.EXAMPLE.ORG
+	// (aes256 and aes128), exported by SPN.
+	Keytab string
+	// SPN is the service principal of Keytab; OtherSPN is one of another
+	// account, for tickets qlikgate must refuse.
+	SPN, OtherSPN string
+	// KerberosRealm is the realm in upper case.
+	KerberosRealm string
+
+	conf string // smb.conf
+	tool string // samba-tool
 
 	proc *process
 }
@@ -95,15 +122,27 @@ func StartSamba(dir string) (*Samba, error) {
 	s := &Samba{URL: "ldap://127.0.0.1:389", LDAPSURL: "ldaps://127.0.0.1:636", BaseDN: "DC=test,DC=example,DC=org",
 		Realm: "test.example.org", Domain: "TEST", Dir: dir}
 	s.BindDN, s.BindPass = s.DN("svc-qlik"), s.Password("svc-qlik")
+	s.SPN, s.OtherSPN, s.KerberosRealm = "HTTP/qlikgate.test", "HTTP/other.test", strings.ToUpper(s.Realm)
+	kdcPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	kpasswdPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	s.KDCAddr = fmt.Sprintf("127.0.0.1:%d", kdcPort)
+	s.tool = tool
 	tf, err := writeTLS(dir)
 	if err != nil {
 		return nil, err
 	}
 	s.CAFile = tf.CA
-	conf, err := s.provision(tool, tf)
+	conf, err := s.provision(tool, tf, kdcPort, kpasswdPort)
 	if err != nil {
 		return nil, err
 	}
+	s.conf = conf
 	s.proc, err = startProcess(filepath.Join(dir, "samba.log"), sambaBin,
 		"-s", conf, "-F", "--no-process-group", "-M", "single", "--debug-stdout", "-d", "1")
 	if err != nil {
@@ -118,6 +157,12 @@ func StartSamba(dir string) (*Samba, error) {
 		c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
 		if err == nil {
 			c.Close()
+		}
+		if err == nil {
+			var k net.Conn
+			if k, err = net.DialTimeout("tcp", s.KDCAddr, time.Second); err == nil {
+				k.Close()
+			}
 		}
 		return err
 	}
@@ -137,6 +182,10 @@ func StartSamba(dir string) (*Samba, error) {
 		s.PasswordExpiredErr = s.agePassword(conf, "quinn", 50*24*time.Hour)
 	}
 	s.PasswordExpired = s.PasswordExpiredErr == nil
+	if err := s.kerberos(); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -153,7 +202,7 @@ func (s *Samba) TLSConfig() (*tls.Config, error) { return tlsConfigFor(s.CAFile)
 
 // provision creates the domain (the slow part, about 7 s) and configures it
 // for loopback, LDAP only, our certificate and strong auth.
-func (s *Samba) provision(tool string, tf TLSFiles) (string, error) {
+func (s *Samba) provision(tool string, tf TLSFiles, kdcPort, kpasswdPort int) (string, error) {
 	target := filepath.Join(s.Dir, "dc")
 	cmd := exec.Command(tool, "domain", "provision", "--targetdir="+target, "--realm="+strings.ToUpper(s.Realm),
 		"--domain="+s.Domain, "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307", "--adminpass="+sambaAdminPass,
@@ -178,7 +227,7 @@ func (s *Samba) provision(tool string, tf TLSFiles) (string, error) {
 	for line := range strings.Lines(string(data)) {
 		switch t := strings.TrimSpace(line); {
 		case strings.HasPrefix(t, "server services ="):
-			line = "\tserver services = ldap\n"
+			line = "\tserver services = ldap kdc\n"
 		case strings.HasPrefix(t, "log file ="):
 			line = "\tlog file = " + filepath.Join(target, "log.%m") + "\n"
 		}
@@ -189,7 +238,17 @@ func (s *Samba) provision(tool string, tf TLSFiles) (string, error) {
 			// Samba accepts a changed password for an hour by default, which
 			// would hide whether a change really took the old one away.
 			b.WriteString("\told password allowed period = 0\n")
+			// The KDC on ports of its own, next to anything on 88; its own
+			// pid directory, or a second Samba on the machine refuses to
+			// start ("/run/samba/samba.pid exists"); AES keys and tickets
+			// for accounts with an SPN, which otherwise get RC4 only.
+			run := filepath.Join(target, "run")
+			fmt.Fprintf(&b, "\tkrb5 port = %d\n\tkpasswd port = %d\n\tpid directory = %s\n\tncalrpc dir = %s\n", kdcPort, kpasswdPort, run, filepath.Join(run, "ncalrpc"))
+			b.WriteString("\tkdc default domain supported enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96\n")
 		}
+	}
+	if err := os.MkdirAll(filepath.Join(target, "run"), 0o755); err != nil {
+		return "", err
 	}
 	return conf, os.WriteFile(conf, []byte(b.String()), 0o600)
 }
@@ -230,6 +289,10 @@ func (s *Samba) populate(tc *tls.Config) error {
 		{"nina", map[string][]string{"pwdLastSet": {"0"}}},
 		{"paul", nil},
 		{"quinn", nil},
+		{"kira", nil},
+		{"kurt", nil},
+		{"svc-http", map[string][]string{"servicePrincipalName": {s.SPN}}},
+		{"svc-other", map[string][]string{"servicePrincipalName": {s.OtherSPN}}},
 	}
 	for _, u := range users {
 		req := ldap.NewAddRequest(s.DN(u.name), nil)
@@ -271,6 +334,16 @@ func (s *Samba) populate(tc *tls.Config) error {
 		return fmt.Errorf("ldaptest: nest AppUsers in AllStaff: %w", err)
 	}
 	return s.lockOut(tc, "lou")
+}
+
+// LockOut locks an account out the way users do, with too many wrong
+// passwords.
+func (s *Samba) LockOut(name string) error {
+	tc, err := tlsConfigFor(s.CAFile)
+	if err != nil {
+		return err
+	}
+	return s.lockOut(tc, name)
 }
 
 // lockOut locks an account the way users do: too many wrong passwords.
@@ -326,4 +399,95 @@ func adPassword(pw string) string {
 		binary.LittleEndian.PutUint16(b[2*i:], r)
 	}
 	return string(b)
+}
+
+// kerberos adds olga outside CN=Users, exports the service keytab and
+// writes the clients' krb5.conf.
+func (s *Samba) kerberos() error {
+	tc, err := tlsConfigFor(s.CAFile)
+	if err != nil {
+		return err
+	}
+	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
+	if err != nil {
+		return fmt.Errorf("ldaptest: %w", err)
+	}
+	defer c.Close()
+	if err := c.Bind("Administrator@"+s.Realm, sambaAdminPass); err != nil {
+		return fmt.Errorf("ldaptest: bind as Administrator: %w", err)
+	}
+	ou := "OU=Elsewhere," + s.BaseDN
+	req := ldap.NewAddRequest(ou, nil)
+	req.Attribute("objectClass", []string{"organizationalUnit"})
+	if err := c.Add(req); err != nil {
+		return fmt.Errorf("ldaptest: add %s: %w", ou, err)
+	}
+	req = ldap.NewAddRequest("CN=olga,"+ou, nil)
+	for k, v := range map[string][]string{"objectClass": {"user"}, "sAMAccountName": {"olga"},
+		"userPrincipalName": {"olga@" + s.Realm}, "unicodePwd": {adPassword(s.Password("olga"))}, "userAccountControl": {"512"}} {
+		req.Attribute(k, v)
+	}
+	if err := c.Add(req); err != nil {
+		return fmt.Errorf("ldaptest: add olga: %w", err)
+	}
+	s.Keytab = filepath.Join(s.Dir, "http.keytab")
+	if err := s.ExportKeytab(s.Keytab, s.SPN); err != nil {
+		return err
+	}
+	s.Krb5Conf = filepath.Join(s.Dir, "krb5.conf")
+	conf := fmt.Sprintf(`[libdefaults]
+    default_realm = %[1]s
+    dns_lookup_realm = false
+    dns_lookup_kdc = false
+    rdns = false
+    dns_canonicalize_hostname = false
+    udp_preference_limit = 1
+[realms]
+    %[1]s = {
+        kdc = %[2]s
+    }
+[domain_realm]
+    qlikgate.test = %[1]s
+    .qlikgate.test = %[1]s
+    other.test = %[1]s
+`, s.KerberosRealm, s.KDCAddr)
+	return os.WriteFile(s.Krb5Conf, []byte(conf), 0o644)
+}
+
+// ExportKeytab writes the keys of principal (an SPN, or name@REALM for an
+// account's) to a new keytab file, with samba-tool, which appends to an
+// existing file: the file is removed first.
+func (s *Samba) ExportKeytab(file, principal string) error {
+	_ = os.Remove(file)
+	out, err := exec.Command(s.tool, "domain", "exportkeytab", file, "--principal="+principal, "-s", s.conf).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ldaptest: samba-tool domain exportkeytab %s: %v: %s", principal, err, out)
+	}
+	return nil
+}
+
+// SetDisabled disables or enables an account (userAccountControl 514/512).
+func (s *Samba) SetDisabled(name string, disabled bool) error {
+	tc, err := tlsConfigFor(s.CAFile)
+	if err != nil {
+		return err
+	}
+	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
+	if err != nil {
+		return fmt.Errorf("ldaptest: %w", err)
+	}
+	defer c.Close()
+	if err := c.Bind("Administrator@"+s.Realm, sambaAdminPass); err != nil {
+		return fmt.Errorf("ldaptest: bind as Administrator: %w", err)
+	}
+	uac := "512"
+	if disabled {
+		uac = "514"
+	}
+	m := ldap.NewModifyRequest(s.DN(name), nil)
+	m.Replace("userAccountControl", []string{uac})
+	if err := c.Modify(m); err != nil {
+		return fmt.Errorf("ldaptest: userAccountControl of %s: %w", name, err)
+	}
+	return nil
 }

@@ -477,7 +477,7 @@ func (s *Server) handleTOTPRemove(c echo.Context) error {
 	if err := res.succeeded(ctx); err != nil {
 		log.ErrorContext(ctx, "second-factor throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	}
-	if _, err := s.mfa.Store.Remove(ctx, u); err != nil {
+	if _, err := s.mfa.Store.RemoveTOTP(ctx, u); err != nil {
 		log.ErrorContext(ctx, "could not remove the enrolment", audit.Key, audit.MFAError, "provider", u.Provider, "user", u.UserID, "cause", err.Error())
 		return s.problem(c, http.StatusServiceUnavailable, say(msgUnavailable), s.base+"security")
 	}

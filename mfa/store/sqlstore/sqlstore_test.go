@@ -159,6 +159,36 @@ func (s *spread) Remove(ctx context.Context, u store.User) (bool, error) {
 	return s.next().Remove(ctx, u)
 }
 func (s *spread) List(ctx context.Context) ([]store.Enrolment, error) { return s.next().List(ctx) }
+func (s *spread) RemoveTOTP(ctx context.Context, u store.User) (bool, error) {
+	return s.next().RemoveTOTP(ctx, u)
+}
+func (s *spread) RecoveryLeft(ctx context.Context, u store.User) (int, error) {
+	return s.next().RecoveryLeft(ctx, u)
+}
+func (s *spread) ReplaceRecoveryCodes(ctx context.Context, u store.User, h []string) error {
+	return s.next().ReplaceRecoveryCodes(ctx, u, h)
+}
+func (s *spread) PasskeyHandle(ctx context.Context, u store.User, p []byte) ([]byte, error) {
+	return s.next().PasskeyHandle(ctx, u, p)
+}
+func (s *spread) UserByHandle(ctx context.Context, h []byte) (store.User, error) {
+	return s.next().UserByHandle(ctx, h)
+}
+func (s *spread) AddPasskey(ctx context.Context, u store.User, p store.Passkey) error {
+	return s.next().AddPasskey(ctx, u, p)
+}
+func (s *spread) Passkeys(ctx context.Context, u store.User) ([]store.Passkey, error) {
+	return s.next().Passkeys(ctx, u)
+}
+func (s *spread) UsePasskey(ctx context.Context, u store.User, id, rec []byte, n uint32, now time.Time) (bool, error) {
+	return s.next().UsePasskey(ctx, u, id, rec, n, now)
+}
+func (s *spread) RemovePasskey(ctx context.Context, u store.User, id []byte) (bool, error) {
+	return s.next().RemovePasskey(ctx, u, id)
+}
+func (s *spread) SpendChallenge(ctx context.Context, ch string, exp, now time.Time) (bool, error) {
+	return s.next().SpendChallenge(ctx, ch, exp, now)
+}
 func (s *spread) Close() error {
 	for _, st := range s.stores {
 		_ = st.Close()

@@ -128,7 +128,10 @@ func passkeyHandleOnce(t *testing.T, s store.Store) {
 	if string(b) != "bob-handle" {
 		t.Fatalf("bob's handle: %q", b)
 	}
-	if err := func() error { _, err := s.PasskeyHandle(ctx, store.User{Provider: "x", UserID: "y"}, []byte("bob-handle")); return err }(); err == nil {
+	if err := func() error {
+		_, err := s.PasskeyHandle(ctx, store.User{Provider: "x", UserID: "y"}, []byte("bob-handle"))
+		return err
+	}(); err == nil {
 		t.Fatal("a handle already taken by bob was stored for another user")
 	}
 }

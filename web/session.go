@@ -62,6 +62,9 @@ type state struct {
 	Owes string `json:"owe,omitempty"`
 	// Factors are the second factors passed in this sign-in.
 	Factors []string `json:"af,omitempty"`
+	// Passkey is the passkey ceremony begun and not yet answered
+	// (webauthn.go).
+	Passkey *passkeyCeremony `json:"pk,omitempty"`
 
 	// touched says that load changed the state (a new SID, a sign-out, a
 	// later SeenAt): it must be saved even where nothing else changes it.

@@ -56,7 +56,7 @@ func openMFA(ctx context.Context, cfg *config.Config) (web.MFAOptions, func(), e
 	if err != nil {
 		return web.MFAOptions{}, nil, err
 	}
-	return web.MFAOptions{Store: st, Sealer: sealer}, func() { _ = st.Close() }, nil
+	return web.MFAOptions{Store: st, Sealer: sealer, RPID: cfg.MFA.RPID}, func() { _ = st.Close() }, nil
 }
 
 // runMFA is the help desk's `qlikgate mfa list` and `qlikgate mfa reset

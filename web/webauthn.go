@@ -392,42 +392,52 @@ func (s *Server) mfaStoreFailed(c echo.Context, log *slog.Logger, u store.User, 
 
 // checkPasskey verifies an answer to a verify ceremony against u's
 // passkeys: the signature, the challenge not spent, the counter forward.
-// It returns the reason of a refusal, or an error when the store failed.
-func (s *Server) checkPasskey(ctx context.Context, st *state, u store.User, answer string, passwordless bool) (reason string, err error) {
+// It returns the reason of a refusal (and go-webauthn's word on it), or an
+// error when the store failed.
+func (s *Server) checkPasskey(ctx context.Context, st *state, u store.User, answer string, passwordless bool) (reason string, cause, err error) {
 	purpose := purposeVerify
 	if passwordless {
 		purpose = purposeLogin
 	}
 	session, ok := takeCeremony(st, purpose)
 	if !ok {
-		return "no_ceremony", nil
+		return "no_ceremony", nil, nil
 	}
 	a, perr := mfa.ParseAssertion([]byte(answer))
 	if perr != nil {
-		return "bad_answer", nil
+		return "bad_answer", perr, nil
 	}
 	pu, _, err := s.passkeyUser(ctx, u, u.UserID)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	used, verr := s.rp.FinishLogin(pu, session, a, passwordless)
 	if verr != nil {
-		return "bad_signature: " + verr.Error(), nil
+		return "not_verified", verr, nil
 	}
 	if used.CloneWarning {
-		return "counter_went_back", nil
+		return "counter_went_back", nil, nil
 	}
 	if fresh, err := s.spend(ctx, used.Spent); err != nil {
-		return "", err
+		return "", nil, err
 	} else if !fresh {
-		return "replayed_challenge", nil
+		return "replayed_challenge", nil, nil
 	}
 	if ok, err := s.mfa.Store.UsePasskey(ctx, u, used.ID, used.Record, used.SignCount, s.now()); err != nil {
-		return "", err
+		return "", nil, err
 	} else if !ok {
-		return "counter_went_back", nil
+		return "counter_went_back", nil, nil
 	}
-	return "", nil
+	return "", nil, nil
+}
+
+// refusalArgs are the log fields of a refused passkey.
+func refusalArgs(reason string, cause error, args ...any) []any {
+	args = append(args, "reason", reason)
+	if cause != nil {
+		args = append(args, "cause", cause.Error())
+	}
+	return args
 }
 
 // handlePasskeyVerify is a passkey as the second factor.
@@ -455,13 +465,13 @@ func (s *Server) handlePasskeyVerify(c echo.Context) error {
 		retryAfter(c, wait)
 		return fail(http.StatusTooManyRequests, throttledMessage(wait))
 	}
-	reason, err := s.checkPasskey(ctx, st, u, posted(c, "credential"), false)
+	reason, cause, err := s.checkPasskey(ctx, st, u, posted(c, "credential"), false)
 	if err != nil {
 		s.releaseMFA(ctx, log, res)
 		return s.mfaStoreFailed(c, log, u, err, fail)
 	}
 	if reason != "" {
-		log.InfoContext(ctx, "second factor refused", audit.Key, audit.MFAFailed, "provider", u.Provider, "user", u.UserID, "method", mfa.MethodWebAuthn, "reason", reason)
+		log.InfoContext(ctx, "second factor refused", refusalArgs(reason, cause, audit.Key, audit.MFAFailed, "provider", u.Provider, "user", u.UserID, "method", mfa.MethodWebAuthn)...)
 		return fail(http.StatusUnauthorized, say(msgPasskeyFailed))
 	}
 	if err := res.succeeded(ctx); err != nil {
@@ -505,20 +515,20 @@ func (s *Server) handlePasskeyLogin(c echo.Context) error {
 		retryAfter(c, wait)
 		return fail(http.StatusTooManyRequests, throttledMessage(wait))
 	}
-	refused := func(reason string, u store.User) error {
-		log.InfoContext(ctx, "login failed", audit.Key, audit.LoginFailed, "method", factorPasskey, "provider", u.Provider, "user", u.UserID, "reason", reason)
+	refused := func(reason string, cause error, u store.User) error {
+		log.InfoContext(ctx, "login failed", refusalArgs(reason, cause, audit.Key, audit.LoginFailed, "method", factorPasskey, "provider", u.Provider, "user", u.UserID)...)
 		return fail(http.StatusUnauthorized, say(msgPasskeyFailed))
 	}
 	answer := posted(c, "credential")
 	a, perr := mfa.ParseAssertion([]byte(answer))
 	if perr != nil {
 		takeCeremony(st, purposeLogin)
-		return refused("bad_answer", store.User{})
+		return refused("bad_answer", perr, store.User{})
 	}
 	u, err := s.mfa.Store.UserByHandle(ctx, a.UserHandle)
 	if errors.Is(err, store.ErrNotFound) {
 		takeCeremony(st, purposeLogin)
-		return refused("unknown_passkey", store.User{})
+		return refused("unknown_passkey", nil, store.User{})
 	} else if err != nil {
 		s.releaseAttempt(ctx, log, res)
 		return s.mfaStoreFailed(c, log, store.User{}, err, fail)
@@ -527,7 +537,7 @@ func (s *Server) handlePasskeyLogin(c echo.Context) error {
 	lookup, ok := p.Impl.(providers.IdentityLookup)
 	if !ok || !p.MFA.Passwordless || !p.MFA.Offers(mfa.MethodWebAuthn) {
 		takeCeremony(st, purposeLogin)
-		return refused("passwordless_off", u)
+		return refused("passwordless_off", nil, u)
 	}
 	if res != nil {
 		if wait, err := res.add(ctx, s.mfaUserKey(u)); err != nil {
@@ -538,13 +548,13 @@ func (s *Server) handlePasskeyLogin(c echo.Context) error {
 			return fail(http.StatusTooManyRequests, throttledMessage(wait))
 		}
 	}
-	reason, err := s.checkPasskey(ctx, st, u, answer, true)
+	reason, cause, err := s.checkPasskey(ctx, st, u, answer, true)
 	if err != nil {
 		s.releaseAttempt(ctx, log, res)
 		return s.mfaStoreFailed(c, log, u, err, fail)
 	}
 	if reason != "" {
-		return refused(reason, u)
+		return refused(reason, cause, u)
 	}
 	start := time.Now()
 	id, err := lookup.LookupIdentity(ctx, u.UserID)
@@ -610,7 +620,10 @@ func (s *Server) handlePasskeyRemove(c echo.Context) error {
 		retryAfter(c, wait)
 		return fail(http.StatusTooManyRequests, throttledMessage(wait))
 	}
-	var reason string
+	var (
+		reason string
+		cause  error
+	)
 	if code := posted(c, "code"); code != "" {
 		var factor string
 		factor, reason, err = s.checkSecondFactor(ctx, u, code, "")
@@ -618,14 +631,14 @@ func (s *Server) handlePasskeyRemove(c echo.Context) error {
 			reason = "wrong_code"
 		}
 	} else {
-		reason, err = s.checkPasskey(ctx, st, u, posted(c, "credential"), false)
+		reason, cause, err = s.checkPasskey(ctx, st, u, posted(c, "credential"), false)
 	}
 	if err != nil {
 		s.releaseMFA(ctx, log, res)
 		return s.mfaStoreFailed(c, log, u, err, fail)
 	}
 	if reason != "" {
-		log.InfoContext(ctx, "second factor refused", audit.Key, audit.MFAFailed, "provider", u.Provider, "user", u.UserID, "reason", reason, "for", "passkey_removal")
+		log.InfoContext(ctx, "second factor refused", refusalArgs(reason, cause, audit.Key, audit.MFAFailed, "provider", u.Provider, "user", u.UserID, "for", "passkey_removal")...)
 		return fail(http.StatusUnauthorized, say(msgPasskeyFailed))
 	}
 	if err := res.succeeded(ctx); err != nil {

@@ -86,7 +86,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	chromeDo(t, ctx, chromedp.KeyEvent("Virtual key"), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("recovery-codes")))
 	chromeDo(t, ctx, chromedp.Focus(chromedp.ID("continue")), chromedp.KeyEvent(kb.Enter))
 	hubUser("after registering a passkey")
-	creds, err := chromedp.Call(ctx, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams{AuthenticatorID: va.AuthenticatorID})
+	creds, err := chromedp.Call(ctx, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams(va))
 	if err != nil || len(creds.Credentials) != 1 || creds.Credentials[0].RpID != "localhost" || !creds.Credentials[0].IsResidentCredential {
 		t.Fatalf("the authenticator holds %+v (%v), want one discoverable passkey for localhost", creds, err)
 	}

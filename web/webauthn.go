@@ -354,7 +354,8 @@ func (s *Server) handlePasskeyRegister(c echo.Context) error {
 		log.ErrorContext(ctx, "second-factor throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	}
 	log.InfoContext(ctx, "passkey registered", audit.Key, audit.MFAEnrolled, "provider", u.Provider, "user", u.UserID, "method", mfa.MethodWebAuthn, "name", name)
-	if st.Owes == owesEnrol {
+	enrolled := st.Owes == owesEnrol // this registration was the factor the sign-in owed
+	if enrolled {
 		s.passFactor(st, factorWebAuthn)
 	}
 	var codes []string
@@ -373,7 +374,7 @@ func (s *Server) handlePasskeyRegister(c echo.Context) error {
 	if codes != nil {
 		return s.render(c, http.StatusOK, "mfa_recovery", s.mfaView(st, flowID, map[string]any{"Codes": codes}))
 	}
-	if len(st.Factors) > 0 && st.Factors[len(st.Factors)-1] == factorWebAuthn && flowID != "" {
+	if enrolled {
 		return s.continueFlow(c, sess, st, flowID)
 	}
 	return s.renderSecurity(c, st, http.StatusOK, say(msgPasskeyAdded))

@@ -252,11 +252,12 @@ func passkeyName(typed string) string {
 			return -1
 		}
 		return r
-	}, strings.TrimSpace(typed))
+	}, typed)
+	n = strings.TrimSpace(n)
 	if r := []rune(n); len(r) > mfa.MaxPasskeyName {
-		n = string(r[:mfa.MaxPasskeyName])
+		n = strings.TrimSpace(string(r[:mfa.MaxPasskeyName]))
 	}
-	if strings.TrimSpace(n) == "" {
+	if n == "" {
 		return "Passkey"
 	}
 	return n

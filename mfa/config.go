@@ -42,6 +42,13 @@ type Config struct {
 	// Do not drop an old secret while enrolments made under it remain:
 	// their users could no longer pass the second factor.
 	PreviousSecrets []string `yaml:"previous_secrets"`
+	// RPID is the passkeys' relying party id (methods: [webauthn]). Empty,
+	// the default: the host of server.public_url. Set it to a parent
+	// domain of that host (example.org for sso.example.org) only if
+	// passkeys must keep working when qlikgate moves to another host of
+	// that domain; never to a domain others control. The origin passkeys
+	// are accepted from is always server.public_url's.
+	RPID string `yaml:"rp_id"`
 }
 
 // DefaultConfig is the mfa block's default.

@@ -197,7 +197,11 @@ func TestPolicy(t *testing.T) {
 		{"default", DefaultPolicy(), ""},
 		{"required", Policy{Mode: ModeRequired, Methods: []string{MethodTOTP}, RequiredGroups: []string{"Admins"}}, ""},
 		{"bad mode", Policy{Mode: "always", Methods: []string{MethodTOTP}}, `mode: "always" is not supported`},
-		{"webauthn", Policy{Mode: ModeOptional, Methods: []string{"totp", "webauthn"}}, "methods[1]: webauthn is not yet supported"},
+		{"webauthn", Policy{Mode: ModeOptional, Methods: []string{"totp", "webauthn"}}, ""},
+		{"passwordless", Policy{Mode: ModeRequired, Methods: []string{"webauthn"}, Passwordless: true}, ""},
+		{"passwordless without webauthn", Policy{Mode: ModeRequired, Methods: []string{"totp"}, Passwordless: true}, "passwordless: needs"},
+		{"passwordless with mode off", Policy{Mode: ModeOff, Methods: []string{"webauthn"}, Passwordless: true}, "passwordless: needs"},
+		{"method twice", Policy{Mode: ModeOptional, Methods: []string{"webauthn", "webauthn"}}, "methods[1]: webauthn is listed twice"},
 		{"unknown method", Policy{Mode: ModeOptional, Methods: []string{"sms"}}, `methods[0]: "sms" is not a method`},
 		{"no method", Policy{Mode: ModeOptional}, "methods: at least one"},
 		{"groups without required", Policy{Mode: ModeOptional, Methods: []string{"totp"}, RequiredGroups: []string{"A"}}, "required_groups: set, but mode"},
@@ -216,5 +220,39 @@ func TestPolicy(t *testing.T) {
 	}
 	if !(Policy{Mode: ModeRequired}).Requires(nil) || (Policy{Mode: ModeOptional}).Requires(nil) {
 		t.Fatal("Requires is wrong without groups")
+	}
+}
+
+func TestRelyingPartyOf(t *testing.T) {
+	for _, tc := range []struct {
+		url, rpID       string
+		id, origin, err string
+	}{
+		{"https://sso.example.org/qlik/", "", "sso.example.org", "https://sso.example.org", ""},
+		{"https://SSO.example.org:443/", "", "sso.example.org", "https://sso.example.org", ""},
+		{"https://sso.example.org:8443/", "", "sso.example.org", "https://sso.example.org:8443", ""},
+		{"http://localhost:8080/", "", "localhost", "http://localhost:8080", ""},
+		{"https://sso.example.org/", "example.org", "example.org", "https://sso.example.org", ""},
+		{"https://sso.example.org/", "sso.example.org.", "sso.example.org", "https://sso.example.org", ""},
+		{"https://10.0.0.5/", "", "", "", "server.public_url: \"https://10.0.0.5/\": passkeys (mfa methods: [webauthn]) need a host name"},
+		{"https://[::1]:8443/", "", "", "", "need a host name"},
+		{"http://sso.example.org/", "", "", "", "server.public_url: \"http://sso.example.org/\" is plain http"},
+		{"https://sso.example.org/", "other.example.org", "", "", `mfa.rp_id: "other.example.org" is neither the host of server.public_url`},
+		{"https://sso.example.org/", "ample.org", "", "", "mfa.rp_id:"},
+		{"https://sso.example.co.uk/", "co.uk", "", "", `mfa.rp_id: "co.uk" is a public suffix`},
+	} {
+		id, origin, err := RelyingPartyOf(tc.url, tc.rpID)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("RelyingPartyOf(%q, %q) = %v, want an error with %q", tc.url, tc.rpID, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || id != tc.id || origin != tc.origin {
+			t.Errorf("RelyingPartyOf(%q, %q) = %q %q %v, want %q %q", tc.url, tc.rpID, id, origin, err, tc.id, tc.origin)
+		}
+	}
+	if _, err := NewRelyingParty("http://localhost:1/", "", "Qlik"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,11 +14,10 @@ const (
 	ModeRequired = "required"
 )
 
-// MethodTOTP is the one method of this version. "webauthn" is a known name
-// that is refused until it is implemented, rather than accepted and ignored.
+// The second factors: TOTP codes and passkeys (WebAuthn).
 const (
 	MethodTOTP     = "totp"
-	methodWebAuthn = "webauthn"
+	MethodWebAuthn = "webauthn"
 )
 
 // Policy is a password provider's `mfa:` block.
@@ -32,9 +31,16 @@ type Policy struct {
 	// RequiredGroups limits required to members of these groups (as the
 	// provider names them, compared without case). Empty: everybody.
 	RequiredGroups []string `yaml:"required_groups"`
-	// Methods are the second factors offered: totp. webauthn is not yet
-	// supported and refused.
+	// Methods are the second factors offered: totp (an authenticator app)
+	// and webauthn (passkeys and security keys). A user with both picks
+	// one at each sign-in.
 	Methods []string `yaml:"methods"`
+	// Passwordless lets a user with a passkey sign in with it alone
+	// (discoverable passkey, with user verification: PIN or biometrics)
+	// instead of username and password, straight to Qlik. Needs webauthn
+	// in methods, and a provider that can look a user up without a
+	// password (static; ldap with a service account).
+	Passwordless bool `yaml:"passwordless"`
 	// IssuerName is the name authenticator apps show beside the account.
 	// Empty: ui.title.
 	IssuerName string `yaml:"issuer_name"`
@@ -60,22 +66,29 @@ func (p Policy) Validate() error {
 		}
 	}
 	if p.Mode != ModeOff && len(p.Methods) == 0 {
-		errs = append(errs, errors.New("methods: at least one is needed: totp"))
+		errs = append(errs, errors.New("methods: at least one is needed: totp, webauthn"))
 	}
 	for i, m := range p.Methods {
 		switch m {
-		case MethodTOTP:
-		case methodWebAuthn:
-			errs = append(errs, fmt.Errorf("methods[%d]: webauthn is not yet supported in this version: use totp", i))
+		case MethodTOTP, MethodWebAuthn:
+			if slices.Index(p.Methods, m) != i {
+				errs = append(errs, fmt.Errorf("methods[%d]: %s is listed twice", i, m))
+			}
 		default:
-			errs = append(errs, fmt.Errorf("methods[%d]: %q is not a method: use totp", i, m))
+			errs = append(errs, fmt.Errorf("methods[%d]: %q is not a method: use totp or webauthn", i, m))
 		}
+	}
+	if p.Passwordless && (!p.Enabled() || !p.Offers(MethodWebAuthn)) {
+		errs = append(errs, errors.New("passwordless: needs mode optional or required and webauthn in methods"))
 	}
 	if len(p.IssuerName) > 64 || strings.ContainsAny(p.IssuerName, ":\r\n") {
 		errs = append(errs, fmt.Errorf("issuer_name: %q must be at most 64 characters without ':' (authenticator apps split the label there)", p.IssuerName))
 	}
 	return errors.Join(errs...)
 }
+
+// Offers reports whether the policy offers method (with a mode not off).
+func (p Policy) Offers(method string) bool { return p.Enabled() && slices.Contains(p.Methods, method) }
 
 // Enabled reports whether users of the provider may have a second factor.
 func (p Policy) Enabled() bool { return p.Mode == ModeOptional || p.Mode == ModeRequired }

@@ -49,6 +49,8 @@ type stack struct {
 	logs  *testlog.Buffer
 	// clientKeyFile is the Qlik client key the targets use.
 	clientKeyFile string
+	// origin is public_url's origin (what qlikgate's own pages post from).
+	origin string
 }
 
 var cheap = static.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
@@ -200,7 +202,8 @@ func newStack(t testing.TB, opts ...option) *stack {
 	}
 	t.Cleanup(ts.Close)
 	sim.SetModuleURL(ts.URL + "/")
-	return &stack{sim: sim, srv: ts, clock: clk, logs: logs, clientKeyFile: files.ClientKey}
+	pu, _ := url.Parse(wc.Server.PublicURL)
+	return &stack{sim: sim, srv: ts, clock: clk, logs: logs, clientKeyFile: files.ClientKey, origin: pu.Scheme + "://" + pu.Host}
 }
 
 type testWriter struct{ t testing.TB }

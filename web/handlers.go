@@ -122,6 +122,9 @@ func (s *Server) flowFor(st *state, id string) *flow {
 func (s *Server) loginView(st *state, flowID, selected string) view {
 	v := view{CSRF: st.CSRF, Flow: flowID}
 	_, _, v.Negotiate = s.negotiator()
+	if s.passwordless {
+		v.Data = map[string]any{"Passkey": true}
+	}
 	for _, p := range s.providers {
 		label := p.Label
 		if label == "" {

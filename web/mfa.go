@@ -26,6 +26,9 @@ import (
 type MFAOptions struct {
 	Store  store.Store
 	Sealer *mfa.Sealer
+	// RPID is mfa.rp_id: the passkeys' relying party id, "" for the host
+	// of server.public_url.
+	RPID string
 }
 
 // What a session still owes after the provider said yes (state.Owes).
@@ -56,7 +59,7 @@ func (s *Server) useMFA(o Options) error {
 			return fmt.Errorf("web: provider %q has mfa.mode %q but no MFA store and sealer were given", p.ID, p.MFA.Mode)
 		}
 	}
-	return nil
+	return s.usePasskeys(o)
 }
 
 func (s *Server) mfaRoutes(g *echo.Group, post *guardedRoutes) error {
@@ -69,6 +72,7 @@ func (s *Server) mfaRoutes(g *echo.Group, post *guardedRoutes) error {
 		post.post("/mfa", s.handleMFAVerify, msgExpiredForm),
 		post.post("/mfa/enrol", s.handleEnrolConfirm, msgExpiredForm),
 		post.post("/security/totp/remove", s.handleTOTPRemove, msgExpiredForm),
+		s.passkeyRoutes(post),
 	)
 }
 
@@ -93,6 +97,17 @@ func (s *Server) owedFactor(ctx context.Context, p Provider, st *state) (string,
 		return owesTOTP, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return "", err
+	}
+	if p.MFA.Offers(mfa.MethodWebAuthn) {
+		keys, err := s.mfa.Store.Passkeys(ctx, mfaUser(st))
+		if err != nil {
+			return "", err
+		}
+		if len(keys) > 0 {
+			return owesTOTP, nil
+		}
+	}
+	switch {
 	case p.MFA.Requires(st.User.Groups):
 		return owesEnrol, nil
 	}
@@ -149,7 +164,9 @@ func (s *Server) handleMFAPage(c echo.Context) error {
 	if st.touched {
 		s.saveSession(c, sess, st)
 	}
-	return s.render(c, http.StatusOK, "mfa", s.mfaView(st, flowID, nil))
+	ctx, cancel := context.WithTimeout(c.Request().Context(), mfaTimeout)
+	defer cancel()
+	return s.renderSecondStep(c, ctx, st, flowID, http.StatusOK, msg{})
 }
 
 // handleMFAVerify checks a TOTP code or a recovery code. Failures count
@@ -165,9 +182,7 @@ func (s *Server) handleMFAVerify(c echo.Context) error {
 	}
 	fail := func(status int, m msg) error {
 		s.saveSession(c, sess, st)
-		v := s.mfaView(st, flowID, nil)
-		v.msg, v.Invalid = m, status == http.StatusUnauthorized
-		return s.render(c, status, "mfa", v)
+		return s.renderSecondStep(c, c.Request().Context(), st, flowID, status, m)
 	}
 	if !validToken(st.CSRF, posted(c, "csrf")) {
 		log.WarnContext(c.Request().Context(), "second-factor form with a missing or wrong CSRF token", audit.Key, audit.CSRFFailed, "user", st.User.UserID)
@@ -269,6 +284,13 @@ func (s *Server) handleEnrolPage(c echo.Context) error {
 	u := mfaUser(st)
 	ctx, cancel := context.WithTimeout(c.Request().Context(), mfaTimeout)
 	defer cancel()
+	if !s.provider(st.User.Provider).MFA.Offers(mfa.MethodTOTP) {
+		// Passkeys only: nothing to begin here, the script asks for options.
+		if st.touched {
+			s.saveSession(c, sess, st)
+		}
+		return s.renderEnrol(c, ctx, st, flowID, http.StatusOK, msg{})
+	}
 	key, err := mfa.NewTOTPKey(s.issuer(st), u.UserID)
 	if err != nil {
 		return err
@@ -286,7 +308,7 @@ func (s *Server) handleEnrolPage(c echo.Context) error {
 	if st.touched {
 		s.saveSession(c, sess, st)
 	}
-	return s.render(c, http.StatusOK, "mfa_enrol", s.mfaView(st, flowID, map[string]any{"Secret": key.Secret(), "Issuer": s.issuer(st)}))
+	return s.renderEnrol(c, ctx, st, flowID, http.StatusOK, msg{})
 }
 
 // issuer is the name authenticator apps show for the user's provider.
@@ -338,14 +360,7 @@ func (s *Server) handleEnrolConfirm(c echo.Context) error {
 	defer cancel()
 	fail := func(status int, m msg) error {
 		s.saveSession(c, sess, st)
-		v := s.mfaView(st, flowID, nil)
-		v.msg, v.Invalid = m, status == http.StatusUnauthorized
-		if t, err := s.mfa.Store.TOTP(ctx, u); err == nil && !t.Confirmed {
-			if secret, err := s.mfa.Sealer.Open(u.Key(), t.Sealed); err == nil {
-				v.Data = map[string]any{"Secret": secret, "Issuer": s.issuer(st)}
-			}
-		}
-		return s.render(c, status, "mfa_enrol", v)
+		return s.renderEnrol(c, ctx, st, flowID, status, m)
 	}
 	if !validToken(st.CSRF, posted(c, "csrf")) {
 		log.WarnContext(ctx, "enrolment form with a missing or wrong CSRF token", audit.Key, audit.CSRFFailed, "user", st.User.UserID)
@@ -425,16 +440,14 @@ func (s *Server) handleSecurityPage(c echo.Context) error {
 }
 
 func (s *Server) renderSecurity(c echo.Context, st *state, status int, m msg) error {
-	p := s.provider(st.User.Provider)
-	data := map[string]any{"Offered": p.MFA.Enabled(), "Required": p.MFA.Requires(st.User.Groups)}
-	if p.MFA.Enabled() {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), mfaTimeout)
-		defer cancel()
-		t, err := s.mfa.Store.TOTP(ctx, mfaUser(st))
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return s.problem(c, http.StatusServiceUnavailable, say(msgUnavailable), s.base+"security")
-		}
-		data["Enrolled"] = err == nil && t.Confirmed
+	ctx, cancel := context.WithTimeout(c.Request().Context(), mfaTimeout)
+	defer cancel()
+	data, err := s.factorsData(ctx, st)
+	if err != nil {
+		return s.problem(c, http.StatusServiceUnavailable, say(msgUnavailable), s.base+"security")
+	}
+	if data["OffersPasskey"] == true {
+		s.passkeyScript(c)
 	}
 	v := s.mfaView(st, "", data)
 	v.msg, v.Invalid = m, status == http.StatusUnauthorized
@@ -477,7 +490,7 @@ func (s *Server) handleTOTPRemove(c echo.Context) error {
 	if err := res.succeeded(ctx); err != nil {
 		log.ErrorContext(ctx, "second-factor throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 	}
-	if _, err := s.mfa.Store.Remove(ctx, u); err != nil {
+	if _, err := s.mfa.Store.RemoveTOTP(ctx, u); err != nil {
 		log.ErrorContext(ctx, "could not remove the enrolment", audit.Key, audit.MFAError, "provider", u.Provider, "user", u.UserID, "cause", err.Error())
 		return s.problem(c, http.StatusServiceUnavailable, say(msgUnavailable), s.base+"security")
 	}

@@ -93,7 +93,7 @@ func (s *stack) assertNoHandoff(t *testing.T, b *webtest.Browser) {
 	// The mashup ticket endpoint: not signed in until the factor passed.
 	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/t/sense/ticket", nil)
 	req.Header.Set("X-Qlikgate-Request", "1")
-	req.Header.Set("Origin", s.srv.URL)
+	req.Header.Set("Origin", s.origin)
 	if p, err := b.Do(req); err != nil || p.Status != http.StatusUnauthorized || strings.Contains(p.Body, `"ticket"`) {
 		t.Errorf("POST /t/sense/ticket with a factor owed: %d %q (%v), want 401", p.Status, p.Body, err)
 	}

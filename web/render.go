@@ -183,6 +183,9 @@ func (s *Server) render(c echo.Context, status int, name string, v view) error {
 	if err := v.translate(); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
 	}
+	if name == "login" && s.passwordless {
+		s.passkeyScript(c) // the "sign in with a passkey" button
+	}
 	var buf bytes.Buffer
 	if err := set.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)

@@ -1,11 +1,13 @@
 package web_test
 
 import (
+	"encoding/json"
 	"html"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/qlikgate/qlikgate/mfa"
 	"github.com/qlikgate/qlikgate/providers/oidc/oidctest"
 	"github.com/qlikgate/qlikgate/qlik/qliksim"
 	"github.com/qlikgate/qlikgate/web/webtest"
@@ -67,6 +69,73 @@ func TestSecretsNeverLogged(t *testing.T) {
 	b.NoFollow().MustLogout(t, s.srv.URL+"/logout") // ends at the Cloud tenant's logout redirect
 	logs := s.logs.String()
 	if !strings.Contains(logs, "event=login_failed") || !strings.Contains(logs, "event=handoff") {
+		t.Fatalf("the log did not capture the flows:\n%s", logs)
+	}
+	for _, v := range secrets {
+		if strings.Contains(logs, v) {
+			t.Errorf("a secret (%.6s…) appears in the log", v)
+		}
+	}
+}
+
+// TestPasskeySecretsNeverLogged: the second factor's secrets stay out of
+// the debug log too: TOTP secret and codes, recovery codes, a passkey's
+// signature, client data and attestation, the challenge, and the session
+// cookies before and after the factor; refusals are logged with their
+// reason only.
+func TestPasskeySecretsNeverLogged(t *testing.T) {
+	s := newStack(t, withLocalhost(), withMFA(t, mfa.Policy{Mode: mfa.ModeRequired, Methods: []string{mfa.MethodTOTP, mfa.MethodWebAuthn}, Passwordless: true}))
+	var secrets []string
+	keep := func(what, v string) {
+		if len(v) < 8 {
+			t.Fatalf("%s %q is too short to search for", what, v)
+		}
+		secrets = append(secrets, v)
+	}
+	answerParts := func(answer string) {
+		var a struct {
+			Response map[string]any `json:"response"`
+		}
+		if err := json.Unmarshal([]byte(answer), &a); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"signature", "clientDataJSON", "attestationObject", "authenticatorData"} {
+			if v, _ := a.Response[k].(string); v != "" {
+				keep("passkey "+k, v)
+			}
+		}
+	}
+	b := webtest.NewBrowser()
+	enrol := s.signInOwing(t, b, "/mfa/enrol")
+	keep("owing cookie", b.Cookie(s.srv.URL, "qlikgate").Value)
+	keep("totp secret", secretRe.FindStringSubmatch(enrol.Body)[1])
+	key := newSoftKey(t)
+	opts := s.passkeyOptions(t, b, enrol, "register")
+	keep("challenge", parseOptions(t, opts).PublicKey.Challenge)
+	answer := key.create(t, opts, s.origin)
+	answerParts(answer)
+	rec := b.MustPostForm(t, s.srv.URL+"/mfa/passkey/register", passkeyForm(t, enrol, answer, "name", "k"))
+	for _, m := range recoveryRe.FindAllStringSubmatch(rec.Body, -1) {
+		keep("recovery code", m[1])
+	}
+	keep("cookie after the factor", b.Cookie(s.srv.URL, "qlikgate").Value)
+	// Refused then accepted passwordless sign-ins.
+	pl := webtest.NewBrowser()
+	login := s.openHub(t, pl, "")
+	opts = s.passkeyOptions(t, pl, login, "login")
+	bad := key.get(t, opts, "http://evil.example", "localhost")
+	answerParts(bad)
+	pl.MustPostForm(t, s.srv.URL+"/login/passkey", passkeyForm(t, login, bad))
+	opts = s.passkeyOptions(t, pl, login, "login")
+	keep("challenge", parseOptions(t, opts).PublicKey.Challenge)
+	good := key.get(t, opts, s.origin, "localhost")
+	answerParts(good)
+	if hub := pl.MustPostForm(t, s.srv.URL+"/login/passkey", passkeyForm(t, login, good)); hub.HubUser() != `CORP\alice` {
+		t.Fatalf("passwordless: %s", hub.URL)
+	}
+	keep("passwordless cookie", pl.Cookie(s.srv.URL, "qlikgate").Value)
+	logs := s.logs.String()
+	if !strings.Contains(logs, "event=login_failed") || !strings.Contains(logs, "event=mfa_enrolled") || !strings.Contains(logs, "method=passkey") {
 		t.Fatalf("the log did not capture the flows:\n%s", logs)
 	}
 	for _, v := range secrets {

@@ -89,7 +89,11 @@ type Server struct {
 	access    map[string]qlik.Access
 	mfa       MFAOptions
 	tickets   *ticketEndpoint
-	embed     map[string][]string // Options.EmbedOrigins, until routes()
+	// rp is the passkeys' relying party, nil when no provider offers
+	// them; passwordless says a provider lets a passkey alone sign in.
+	rp           *mfa.RelyingParty
+	passwordless bool
+	embed        map[string][]string // Options.EmbedOrigins, until routes()
 }
 
 // New builds the server. It fails on a configuration the config loader

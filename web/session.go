@@ -69,6 +69,9 @@ type state struct {
 	// Challenged is set while the entry's 401 Negotiate waits for the
 	// browser's answer.
 	Challenged bool `json:"ch,omitempty"`
+	// Passkey is the passkey ceremony begun and not yet answered
+	// (webauthn.go).
+	Passkey *passkeyCeremony `json:"pk,omitempty"`
 
 	// touched says that load changed the state (a new SID, a sign-out, a
 	// later SeenAt): it must be saved even where nothing else changes it.

@@ -15,6 +15,10 @@ import (
 // changing this test.
 func fillAll(t testing.TB, v reflect.Value, seed int) {
 	t.Helper()
+	if v.Type() == reflect.TypeFor[json.RawMessage]() { // any JSON, kept as it is (a passkey ceremony)
+		v.SetBytes([]byte(`{"challenge":"v` + strconv.Itoa(seed) + ` \"é","n":[1,true,null]}`))
+		return
+	}
 	switch v.Kind() {
 	case reflect.String:
 		v.SetString("v" + strconv.Itoa(seed) + " \"é\\ <&> \u2028")

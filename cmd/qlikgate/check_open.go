@@ -21,6 +21,9 @@ func openForCheck(ctx context.Context, cfg *config.Config, log *slog.Logger) (su
 		subjects = append(subjects, check.Subject{Label: "server.tls", Diagnoser: serverTLS{tls: cfg.Server.TLS, publicURL: cfg.Server.PublicURL}})
 	}
 	subjects = append(subjects, web.SessionStoreChecks(cfg.Session)...)
+	if cfg.MFAUsed() {
+		subjects = append(subjects, check.Subject{Label: "mfa", Diagnoser: mfaStoreCheck{cfg: cfg.MFA}})
+	}
 	for _, op := range cfg.OpenEach(ctx, log) {
 		subjects = append(subjects, subject(op.Label, op.BlockKey, op.Impl, op.Err))
 		if op.Err == nil {

@@ -56,7 +56,7 @@ func openMFA(ctx context.Context, cfg *config.Config) (web.MFAOptions, func(), e
 	if err != nil {
 		return web.MFAOptions{}, nil, err
 	}
-	return web.MFAOptions{Store: st, Sealer: sealer}, func() { _ = st.Close() }, nil
+	return web.MFAOptions{Store: st, Sealer: sealer, RPID: cfg.MFA.RPID}, func() { _ = st.Close() }, nil
 }
 
 // runMFA is the help desk's `qlikgate mfa list` and `qlikgate mfa reset
@@ -116,13 +116,18 @@ func mfaList(ctx context.Context, st store.Store, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROVIDER\tUSER\tSTATE\tRECOVERY CODES LEFT\tSINCE")
+	fmt.Fprintln(tw, "PROVIDER\tUSER\tSTATE\tPASSKEYS\tRECOVERY CODES LEFT\tSINCE")
 	for _, e := range list {
+		// enrolled: an authenticator app; pending: an app not yet
+		// confirmed (and no passkey); passkeys: passkeys only.
 		state := "enrolled"
-		if !e.Confirmed {
+		switch {
+		case !e.Confirmed && e.Passkeys > 0:
+			state = "passkeys"
+		case !e.Confirmed:
 			state = "pending"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", e.User.Provider, e.User.UserID, state, e.RecoveryLeft, e.Created.UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", e.User.Provider, e.User.UserID, state, e.Passkeys, e.RecoveryLeft, e.Created.UTC().Format(time.RFC3339))
 	}
 	if err := tw.Flush(); err != nil {
 		return exitFail

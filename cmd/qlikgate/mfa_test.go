@@ -109,7 +109,7 @@ providers:
 	if code := run(t.Context(), []string{"mfa", "-config", cfgPath, "list"}, strings.NewReader(""), &out, &errOut); code != exitOK {
 		t.Fatalf("mfa list: exit %d\n%s", code, errOut.String())
 	}
-	if !regexp.MustCompile(`(?m)^local\s+alice\s+enrolled\s+10\s`).MatchString(out.String()) {
+	if !regexp.MustCompile(`(?m)^local\s+alice\s+enrolled\s+0\s+10\s`).MatchString(out.String()) {
 		t.Fatalf("mfa list:\n%s", out.String())
 	}
 	out, errOut = testlog.Buffer{}, testlog.Buffer{}

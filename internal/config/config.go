@@ -119,6 +119,11 @@ func (c *Config) validate() error {
 	errs = append(errs, keyerr.Prefix("ui.", c.UI.Validate()))
 	errs = append(errs, keyerr.Prefix("log.", c.Log.validate()))
 	errs = append(errs, keyerr.Prefix("mfa.", c.MFA.Validate(c.MFAUsed())))
+	if c.PasskeysUsed() {
+		if _, _, err := mfa.RelyingPartyOf(c.Server.PublicURL, c.MFA.RPID); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	errs = append(errs, providerFamily.validate(c.Providers)...)
 	errs = append(errs, targetFamily.validate(c.Targets)...)
 	errs = append(errs, c.validateAccessProviders()...)
@@ -169,6 +174,16 @@ func (c *Config) TargetAccess() map[string]qlik.Access {
 func (c *Config) MFAUsed() bool {
 	for _, p := range c.Providers {
 		if p.MFA.Enabled() {
+			return true
+		}
+	}
+	return false
+}
+
+// PasskeysUsed reports whether any provider offers passkeys (webauthn).
+func (c *Config) PasskeysUsed() bool {
+	for _, p := range c.Providers {
+		if p.MFA.Offers(mfa.MethodWebAuthn) {
 			return true
 		}
 	}

@@ -21,8 +21,12 @@ func TestMFAConfigErrorsNameTheirKeys(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"webauthn is not yet supported", withMFA("    mfa: {mode: required, methods: [totp, webauthn]}\n", mfaSecret),
-			[]string{"providers[0].mfa.methods[1]: webauthn is not yet supported"}},
+		{"passwordless without webauthn", withMFA("    mfa: {mode: required, methods: [totp], passwordless: true}\n", mfaSecret),
+			[]string{"providers[0].mfa.passwordless: needs mode optional or required and webauthn in methods"}},
+		{"passkeys on an IP address", strings.Replace(withMFA("    mfa: {mode: required, methods: [totp, webauthn]}\n", mfaSecret), "https://auth.example.com/", "https://10.1.2.3/qlik/", 1),
+			[]string{"server.public_url: \"https://10.1.2.3/qlik/\": passkeys (mfa methods: [webauthn]) need a host name"}},
+		{"rp_id not a parent of the host", withMFA("    mfa: {mode: required, methods: [webauthn]}\n", mfaSecret+"  rp_id: example.net\n"),
+			[]string{`mfa.rp_id: "example.net" is neither the host of server.public_url`}},
 		{"bad mode", withMFA("    mfa: {mode: always}\n", mfaSecret), []string{`providers[0].mfa.mode: "always" is not supported`}},
 		{"unknown key", withMFA("    mfa: {mode: required, issuer: x}\n", mfaSecret), []string{`providers[0].mfa.issuer: unknown key`}},
 		{"no secret", withMFA("    mfa: {mode: optional}\n", ""), []string{"mfa.secret: required when a provider has mfa.mode"}},

@@ -174,6 +174,10 @@ func (p *Provider) Login(ctx context.Context, username, password string) (provid
 	case password == "" || !ok:
 		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonWrongPassword, Err: providers.ErrBadCredentials}
 	}
+	return acct.identity(), nil
+}
+
+func (acct account) identity() providers.Identity {
 	return providers.Identity{
 		Subject:    acct.Username,
 		UserID:     acct.Username,
@@ -181,7 +185,21 @@ func (p *Provider) Login(ctx context.Context, username, password string) (provid
 		Email:      acct.Email,
 		Groups:     slices.Clone(acct.Groups),
 		Attributes: cloneAttrs(acct.Attributes),
-	}, nil
+	}
+}
+
+var _ providers.IdentityLookup = (*Provider)(nil)
+
+// LookupIdentity is the identity of the user with this UserID (the
+// spelling Login gives), as Login would return it (see
+// providers.IdentityLookup); a user no longer in the configuration is
+// refused.
+func (p *Provider) LookupIdentity(_ context.Context, userID string) (providers.Identity, error) {
+	acct, known := p.users[p.cfg.normalize(userID)]
+	if !known || acct.Username != userID {
+		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonUnknownUser, Err: providers.ErrBadCredentials}
+	}
+	return acct.identity(), nil
 }
 
 func cloneAttrs(m map[string][]string) map[string][]string {

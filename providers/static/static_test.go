@@ -168,3 +168,25 @@ func TestHashPasswordFormat(t *testing.T) {
 		t.Fatal("two hashes of one password are equal: salt not random")
 	}
 }
+
+func TestLookupIdentity(t *testing.T) {
+	p, err := Open(context.Background(), providers.Common{ID: "local"}, &Config{Users: []User{
+		{Username: "Alice", PasswordHash: mustHash(t, "pw"), Name: "Alice A", Groups: []string{"Sales"}},
+	}}, providers.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := p.LookupIdentity(context.Background(), "Alice")
+	if err != nil || id.UserID != "Alice" || id.Name != "Alice A" || len(id.Groups) != 1 || id.Groups[0] != "Sales" {
+		t.Fatalf("LookupIdentity(Alice) = %+v, %v", id, err)
+	}
+	login, _ := p.Login(context.Background(), "alice", "pw")
+	if login.UserID != id.UserID || login.Name != id.Name {
+		t.Fatalf("Login and LookupIdentity disagree: %+v vs %+v", login, id)
+	}
+	for _, name := range []string{"bob", "alice", ""} {
+		if _, err := p.LookupIdentity(context.Background(), name); !errors.Is(err, providers.ErrBadCredentials) {
+			t.Errorf("LookupIdentity(%q) = %v, want ErrBadCredentials (only the UserID spelling, of a configured user)", name, err)
+		}
+	}
+}

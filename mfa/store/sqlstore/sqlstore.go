@@ -83,6 +83,42 @@ var migrations = []string{
 		hash     TEXT NOT NULL,
 		PRIMARY KEY (provider, user_id, hash)
 	)`,
+	// 2: passkeys (WebAuthn). Ids and handles are base64url text, the same
+	// on both databases.
+	`CREATE TABLE mfa_passkey_user (
+		provider TEXT NOT NULL,
+		user_id  TEXT NOT NULL,
+		handle   TEXT NOT NULL UNIQUE,
+		PRIMARY KEY (provider, user_id)
+	);
+	CREATE TABLE mfa_passkey (
+		id         TEXT PRIMARY KEY,
+		provider   TEXT NOT NULL,
+		user_id    TEXT NOT NULL,
+		name       TEXT NOT NULL,
+		record     TEXT NOT NULL,
+		sign_count BIGINT NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL,
+		last_used  BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX mfa_passkey_by_user ON mfa_passkey (provider, user_id);
+	CREATE TABLE mfa_challenge (
+		challenge  TEXT PRIMARY KEY,
+		expires_at BIGINT NOT NULL
+	);
+	CREATE INDEX mfa_challenge_by_expiry ON mfa_challenge (expires_at)`,
+}
+
+// SchemaVersion is the schema version this qlikgate writes.
+func SchemaVersion() int { return len(migrations) }
+
+// Version reads the schema version of the database (qlikgate check).
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM mfa_schema`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read the MFA store's schema version: %w", err)
+	}
+	return v, nil
 }
 
 // migrate brings the schema up to date. Instances starting together are
@@ -245,7 +281,7 @@ func (s *Store) Remove(ctx context.Context, u store.User) (bool, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 	var n int64
-	for _, t := range []string{"mfa_totp", "mfa_recovery"} {
+	for _, t := range []string{"mfa_totp", "mfa_recovery", "mfa_passkey", "mfa_passkey_user"} {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE provider = $1 AND user_id = $2`), u.Provider, u.UserID)
 		if err != nil {
 			return false, fmt.Errorf("remove the enrolment: %w", err)
@@ -261,9 +297,14 @@ func (s *Store) Remove(ctx context.Context, u store.User) (bool, error) {
 
 // List implements store.Store.
 func (s *Store) List(ctx context.Context) ([]store.Enrolment, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t.provider, t.user_id, t.confirmed, t.created_at,
-		(SELECT COUNT(*) FROM mfa_recovery r WHERE r.provider = t.provider AND r.user_id = t.user_id)
-		FROM mfa_totp t ORDER BY t.provider, t.user_id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT u.provider, u.user_id,
+		COALESCE((SELECT t.confirmed FROM mfa_totp t WHERE t.provider = u.provider AND t.user_id = u.user_id), 0),
+		COALESCE((SELECT t.created_at FROM mfa_totp t WHERE t.provider = u.provider AND t.user_id = u.user_id),
+			(SELECT MIN(p.created_at) FROM mfa_passkey p WHERE p.provider = u.provider AND p.user_id = u.user_id), 0),
+		(SELECT COUNT(*) FROM mfa_recovery r WHERE r.provider = u.provider AND r.user_id = u.user_id),
+		(SELECT COUNT(*) FROM mfa_passkey p WHERE p.provider = u.provider AND p.user_id = u.user_id)
+		FROM (SELECT provider, user_id FROM mfa_totp UNION SELECT provider, user_id FROM mfa_passkey) u
+		ORDER BY u.provider, u.user_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list enrolments: %w", err)
 	}
@@ -273,7 +314,7 @@ func (s *Store) List(ctx context.Context) ([]store.Enrolment, error) {
 		var e store.Enrolment
 		var confirmed int
 		var created int64
-		if err := rows.Scan(&e.User.Provider, &e.User.UserID, &confirmed, &created, &e.RecoveryLeft); err != nil {
+		if err := rows.Scan(&e.User.Provider, &e.User.UserID, &confirmed, &created, &e.RecoveryLeft, &e.Passkeys); err != nil {
 			return nil, fmt.Errorf("list enrolments: %w", err)
 		}
 		e.Confirmed, e.Created = confirmed == 1, time.Unix(created, 0)

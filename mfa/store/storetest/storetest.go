@@ -32,6 +32,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentRecoveryCodeUsedOnce", concurrentRecovery},
 		{"UsersAreSeparate", usersAreSeparate},
 		{"RemoveAndList", removeAndList},
+		{"PasskeyLifecycle", passkeyLifecycle},
+		{"PasskeyCounterOnlyMovesForward", passkeyCounter},
+		{"PasskeyHandleIsStoredOnce", passkeyHandleOnce},
+		{"ConcurrentChallengeSpentOnce", concurrentChallenge},
+		{"RemoveTOTPKeepsPasskeys", removeTOTPKeepsPasskeys},
+		{"ResetRemovesPasskeys", resetRemovesPasskeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

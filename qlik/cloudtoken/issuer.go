@@ -120,9 +120,7 @@ func (i *Issuer) Token(ctx context.Context, subject string, u qlik.User) (qlik.A
 		if res.Err != nil {
 			return qlik.AccessToken{}, res.Err
 		}
-		tok := res.Val.(qlik.AccessToken)
-		tok.Cached = res.Shared
-		return tok, nil
+		return res.Val.(qlik.AccessToken), nil
 	}
 }
 

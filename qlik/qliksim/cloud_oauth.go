@@ -441,11 +441,12 @@ func (c *Cloud) serveUsers(w http.ResponseWriter, r *http.Request) {
 // oauthCORS decides CORS for bearer calls from browsers (qlik-embed's
 // REST calls: Authorization header, no credentials), which the OAuth
 // client's allowed origins govern rather than a web integration. handled
-// is false for requests that are not bearer calls; then the web
+// is false for requests that are not bearer calls with an OAuth token
+// (a JWT login also sends Authorization: Bearer); then the web
 // integration's rules apply.
 func (c *Cloud) oauthCORS(w http.ResponseWriter, r *http.Request, origin string, preflight bool) (proceed, handled bool) {
 	canon, err := canonicalWebOrigin(origin)
-	if err != nil {
+	if err != nil || !strings.HasPrefix(r.URL.Path, "/api/") {
 		return false, false
 	}
 	h := w.Header()
@@ -477,6 +478,9 @@ func (c *Cloud) oauthCORS(w http.ResponseWriter, r *http.Request, origin string,
 	tok, known := c.oauth.tokens[strings.TrimSpace(value)]
 	allowed := known && slices.Contains(c.oauth.clients[tok.client].AllowedOrigins, canon)
 	c.mu.Unlock()
+	if !known {
+		return false, false
+	}
 	if !allowed {
 		c.stats.corsDenied.Add(1)
 		c.logf("CORS: %s %s from origin %q denied: not an allowed origin of the token's OAuth client", r.Method, r.URL.Path, origin)

@@ -131,8 +131,11 @@ type Common struct {
 	Access Access `yaml:"access"`
 	// EmbedOrigins are the web origins (scheme://host[:port], no path) of
 	// portal or mashup pages whose scripts may ask for a ticket for a
-	// signed-in user at POST /t/{id}/ticket, beside qlikgate's own origin.
-	// Only for targets that issue tickets (sense-ticket).
+	// signed-in user at POST /t/{id}/ticket, or for a Qlik Cloud access
+	// token at POST /t/{id}/access-token, beside qlikgate's own origin.
+	// Only for targets that issue tickets (sense-ticket) or access tokens
+	// (Qlik Cloud kinds with oauth_client_id). qlikgate's session cookie
+	// is SameSite=Lax, so the portal must be on qlikgate's site.
 	EmbedOrigins []string `yaml:"embed_origins"`
 }
 

@@ -52,7 +52,8 @@ type Options struct {
 	Access map[string]qlik.Access
 	// EmbedOrigins maps target ids to the origins (the targets'
 	// `embed_origins`) whose pages may ask for a ticket at
-	// POST /t/{id}/ticket, beside qlikgate's own.
+	// POST /t/{id}/ticket or an access token at POST /t/{id}/access-token,
+	// beside qlikgate's own.
 	EmbedOrigins map[string][]string
 	// Checks are run in the background for /readyz (every
 	// server.readiness_interval); none means ready once serving.
@@ -88,7 +89,7 @@ type Server struct {
 	kinds     map[string]string // target id → kind
 	access    map[string]qlik.Access
 	mfa       MFAOptions
-	tickets   *ticketEndpoint
+	embedAPI  *embedEndpoint
 	embed     map[string][]string // Options.EmbedOrigins, until routes()
 }
 
@@ -258,7 +259,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 	// State-changing routes go through post, which checks Origin; check
 	// below refuses to start with one that does not.
 	post := &guardedRoutes{s: s, g: g, guard: guard, seen: map[string]bool{}}
-	if s.tickets, err = newTicketEndpoint(guard, s.targets, s.embed); err != nil {
+	if s.embedAPI, err = newEmbedEndpoint(guard, s.targets, s.embed); err != nil {
 		return nil, err
 	}
 	g.GET("/login", s.handleLoginPage)
@@ -270,6 +271,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 		post.post("/t/:target/logout", s.handleLogout, msgExpiredLogout),
 		s.mfaRoutes(g, post),
 		s.ticketRoutes(g, post),
+		s.accessTokenRoutes(g, post),
 	); err != nil {
 		return nil, err
 	}

@@ -13,8 +13,9 @@ import (
 
 // TestSecretsNeverLogged drives every flow with debug logging and then
 // looks for each secret that went through qlikgate in its log: passwords,
-// the QPS ticket, the session-API cookie, the Cloud JWT, the OIDC code, the
-// qlikgate session cookie and the Qlik client key.
+// the QPS ticket, the session-API cookie, the Cloud JWT, the qlik-embed
+// access token and OAuth client secrets, the OIDC code, the qlikgate
+// session cookie and the Qlik client key.
 func TestSecretsNeverLogged(t *testing.T) {
 	op := oidctest.Start(t)
 	var tenant *qliksim.Cloud
@@ -48,6 +49,15 @@ func TestSecretsNeverLogged(t *testing.T) {
 		if m[1] == "jwt" {
 			keep("jwt", html.UnescapeString(m[2]))
 		}
+	}
+
+	// qlik-embed: the access token and the OAuth clients' secrets.
+	at := s.mustAccessToken(t, b)
+	keep("access token", at)
+	keep("impersonation client secret", embedClientSecret)
+	keep("admin client secret", adminClientSecret)
+	if !strings.Contains(s.logs.String(), "event=access_token_issued") {
+		t.Fatal("no access token was issued")
 	}
 
 	// OIDC: the authorization code in the callback.

@@ -61,7 +61,6 @@ type cloudOAuth struct {
 	clients map[string]CloudOAuthClient // by id
 	origins map[string]bool             // every client's allowed origins, canonical
 	tokens  map[string]cloudToken       // by access token
-	nextID  int
 
 	issued, impersonations, failed, created, bearerOK, bearerBad atomic.Int64
 }

@@ -213,3 +213,36 @@ func TestTokenConcurrentCallersShareOneCall(t *testing.T) {
 		t.Errorf("stats %+v, want one impersonation and one creation", st)
 	}
 }
+
+func TestDiagnose(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		mod  func(*Config)
+		want []bool // OK of each result
+	}{
+		{"both right", nil, []bool{true, true}},
+		{"wrong impersonation secret", func(c *Config) { c.OAuthClientSecret = "nope" }, []bool{false, true}},
+		{"wrong admin secret", func(c *Config) { c.AdminClientSecret = "nope" }, []bool{true, false}},
+		{"admin scope not allowed", func(c *Config) { c.AdminScope = "admin.users" }, []bool{true, false}},
+		{"no admin", func(c *Config) { c.AdminClientID, c.AdminClientSecret = "", "" }, []bool{true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, iss := newTenant(t, tt.mod)
+			res := iss.Diagnose(context.Background())
+			if len(res) != len(tt.want) {
+				t.Fatalf("results %+v", res)
+			}
+			for i, r := range res {
+				if r.OK != tt.want[i] || r.Warn || (!r.OK && r.Fix == "") {
+					t.Errorf("result %d: %+v, want OK=%v", i, r, tt.want[i])
+				}
+			}
+			if _, ok := sim.User(checkSubject); ok {
+				t.Error("the check created a user")
+			}
+			if st := sim.OAuthStats(); st.ImpersonationTokens != 0 || st.UsersCreatedByAPI != 0 {
+				t.Errorf("the check obtained a user token or created a user: %+v", st)
+			}
+		})
+	}
+}

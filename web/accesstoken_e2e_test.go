@@ -308,3 +308,34 @@ func TestAccessTokenUnknownUserWithoutAdmin(t *testing.T) {
 		t.Errorf("the failure is not logged with the tenant's reason:\n%s", logs)
 	}
 }
+
+func TestAccessTokenThrottled(t *testing.T) {
+	var tenant *qliksim.Cloud
+	s := newStack(t, withCloud(&tenant))
+	b := webtest.NewBrowser()
+	s.signIn(t, b)
+	for i := range 60 {
+		if p, body := s.askAccessToken(t, b, "cloud", s.srv.URL, true); p.Status != http.StatusOK {
+			t.Fatalf("request %d: %d %v, want 200", i+1, p.Status, body)
+		}
+	}
+	before := tenant.OAuthStats()
+	p, body := s.askAccessToken(t, b, "cloud", s.srv.URL, true)
+	if p.Status != http.StatusTooManyRequests || body["error"] != "too_many_requests" || p.Header.Get("Retry-After") == "" {
+		t.Fatalf("61st request in a minute: %d %v, want 429 with Retry-After", p.Status, body)
+	}
+	if after := tenant.OAuthStats(); after != before {
+		t.Error("a throttled request reached the tenant")
+	}
+	if !strings.Contains(s.logs.String(), "event=access_token_throttled") {
+		t.Error("no access_token_throttled event in the log")
+	}
+	// Tickets are counted apart: alice's token requests leave her tickets alone.
+	if p, body := s.askTicket(t, b, "sense", s.srv.URL, true); p.Status != http.StatusOK {
+		t.Errorf("a ticket after the token limit: %d %v", p.Status, body)
+	}
+	s.clock.Advance(61 * time.Second)
+	if p, body := s.askAccessToken(t, b, "cloud", s.srv.URL, true); p.Status != http.StatusOK {
+		t.Fatalf("a minute later: %d %v, want 200", p.Status, body)
+	}
+}

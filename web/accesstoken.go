@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/qlikgate/qlikgate/internal/audit"
+	"github.com/qlikgate/qlikgate/providers"
 	"github.com/qlikgate/qlikgate/qlik"
 )
 
@@ -31,15 +32,36 @@ func (s *Server) handleAccessToken(c echo.Context) error {
 	h.Add("Vary", "Origin")
 	h.Set("Cache-Control", "no-store")
 	id := c.Param("target")
-	t, ok := s.targets[id]
-	issuer, issues := t.(qlik.AccessTokenIssuer)
-	if !ok || !issues || !issuer.IssuesAccessTokens() {
+	issuer, ok := s.accessTokenTarget(id)
+	if !ok {
 		return embedError(c, http.StatusNotFound, "no_access_token_target")
 	}
 	user, ok, err := s.embedGate(c, id, accessTokenCall)
 	if !ok {
 		return err
 	}
+	tok, err := s.issueAccessToken(c, id, issuer, user, truncate(strings.Join(c.Request().Header.Values("Origin"), ","), 100))
+	if err != nil {
+		return embedFailure(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"access_token": tok.Value,
+		"token_type":   "bearer",
+		"expires_at":   tok.ExpiresAt.UTC().Format(time.RFC3339),
+	})
+}
+
+// accessTokenTarget is target id when it issues access tokens.
+func (s *Server) accessTokenTarget(id string) (qlik.AccessTokenIssuer, bool) {
+	issuer, ok := s.targets[id].(qlik.AccessTokenIssuer)
+	return issuer, ok && issuer.IssuesAccessTokens()
+}
+
+// issueAccessToken asks the target for user's token, with the metrics and
+// the audit line (never the token) that both ways to get one share: the
+// POST endpoint and the access-token window. origin is the page the token
+// is for, for the log.
+func (s *Server) issueAccessToken(c echo.Context, id string, issuer qlik.AccessTokenIssuer, user providers.Identity, origin string) (qlik.AccessToken, error) {
 	ctx := c.Request().Context()
 	start := time.Now()
 	tok, err := issuer.IssueAccessToken(ctx, qlikUser(user))
@@ -47,17 +69,13 @@ func (s *Server) handleAccessToken(c echo.Context) error {
 		s.metrics.observeHandoff(id, s.kinds[id], err, time.Since(start))
 		s.log.ErrorContext(ctx, "the target did not issue an access token", audit.Key, audit.AccessTokenFailed, "target", id, "user", user.UserID,
 			"cause", err.Error(), "duration_ms", ms(time.Since(start)))
-		return embedFailure(c, err)
+		return tok, err
 	}
 	if !tok.Cached { // a cached token is no Qlik call
 		s.metrics.observeHandoff(id, s.kinds[id], nil, time.Since(start))
 	}
 	closingEvent(c, "issued an access token for qlik-embed", slog.String(audit.Key, audit.AccessTokenIssued), slog.String("target", id),
-		slog.String("user", user.UserID), slog.String("origin", truncate(strings.Join(c.Request().Header.Values("Origin"), ","), 100)),
+		slog.String("user", user.UserID), slog.String("origin", origin),
 		slog.Bool("cached", tok.Cached), slog.Float64("qlik_ms", ms(time.Since(start))))
-	return c.JSON(http.StatusOK, map[string]any{
-		"access_token": tok.Value,
-		"token_type":   "bearer",
-		"expires_at":   tok.ExpiresAt.UTC().Format(time.RFC3339),
-	})
+	return tok, nil
 }

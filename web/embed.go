@@ -27,6 +27,9 @@ type embedEndpoint struct {
 	self   string                 // qlikgate's own origin, normalised
 	guards map[string]originGuard // target id → its allowed origins
 	all    []string               // every target's embed origins, for the routes' guard
+	// origins are each target's embed_origins alone, normalised: the
+	// pages the access-token window may hand a token to.
+	origins map[string][]string
 }
 
 // embeds reports whether a target serves an embed endpoint: it issues
@@ -42,7 +45,7 @@ func embeds(t qlik.Target) bool {
 // newEmbedEndpoint checks each target's embed_origins and that only
 // targets with an embed endpoint have them.
 func newEmbedEndpoint(guard originGuard, targets map[string]qlik.Target, embed map[string][]string) (*embedEndpoint, error) {
-	ee := &embedEndpoint{self: guard.allowed[0], guards: map[string]originGuard{}}
+	ee := &embedEndpoint{self: guard.allowed[0], guards: map[string]originGuard{}, origins: map[string][]string{}}
 	for id, t := range targets {
 		origins := embed[id]
 		if !embeds(t) {
@@ -56,6 +59,7 @@ func newEmbedEndpoint(guard originGuard, targets map[string]qlik.Target, embed m
 			return nil, fmt.Errorf("web: target %q: embed_origins: %w", id, err)
 		}
 		ee.guards[id] = g
+		ee.origins[id] = g.allowed[len(guard.allowed):]
 		ee.all = append(ee.all, origins...)
 	}
 	for id := range embed {
@@ -153,12 +157,23 @@ func (s *Server) embedGate(c echo.Context, id string, call embedCall) (u provide
 		s.saveSession(c, sess, st)
 	}
 	u = *st.User
-	ctx := r.Context()
+	if status, code := s.embedAllowed(c, id, call, u); code != "" {
+		return u, false, embedError(c, status, code)
+	}
+	return u, true, nil
+}
+
+// embedAllowed runs the checks an embed endpoint and the access-token
+// window share once the user is known: the target's access rules and the
+// per-user throttle. code is "" when the call may go ahead; otherwise it
+// says why not, with the status to answer (and Retry-After set).
+func (s *Server) embedAllowed(c echo.Context, id string, call embedCall, u providers.Identity) (status int, code string) {
+	ctx := c.Request().Context()
 	if rule := accessRule(s.access[id], u.Provider, u.Groups); rule != "" {
 		s.log.WarnContext(ctx, call.what+" refused by the target's access rules", audit.Key, audit.AccessDenied,
 			"target", id, "user", u.UserID, "provider", u.Provider, "rule", rule)
 		s.metrics.observeDenied(id, s.kinds[id])
-		return u, false, embedError(c, http.StatusForbidden, "access_denied")
+		return http.StatusForbidden, "access_denied"
 	}
 	now := s.now()
 	// A fixed window per minute: the key changes each minute, so a user who
@@ -171,10 +186,10 @@ func (s *Server) embedGate(c echo.Context, id string, call embedCall) (u provide
 		s.log.ErrorContext(ctx, "the throttle store failed; the "+call.what+" request goes ahead uncounted", audit.Key, audit.ThrottleError, "cause", err.Error())
 	} else if wait := until.Sub(now); wait > 0 {
 		s.log.WarnContext(ctx, "too many "+call.what+" requests", audit.Key, call.throttled, "target", id, "user", u.UserID)
-		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return u, false, embedError(c, http.StatusTooManyRequests, "too_many_requests")
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return http.StatusTooManyRequests, "too_many_requests"
 	}
-	return u, true, nil
+	return 0, ""
 }
 
 // embedFailure answers a target's failure to issue: 503 when Qlik could

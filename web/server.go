@@ -275,6 +275,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 	); err != nil {
 		return nil, err
 	}
+	g.GET("/t/:target/access-token/window", s.handleAccessTokenWindow)
 	g.GET("/login/:provider", s.handleRedirectStart)
 	g.GET("/callback/:provider", s.handleCallback)
 	g.GET("/logout", s.handleLogoutPage)

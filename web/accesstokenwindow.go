@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -80,9 +81,7 @@ func (s *Server) handleAccessTokenWindow(c echo.Context) error {
 	sess, st := s.sessions.load(c.Request())
 	if st.User == nil || st.Owes != "" {
 		// Through the normal sign-in (or its second step), back here.
-		f := st.addFlow(id, qlik.Entry{}, s.now())
-		f.Window = origin
-		return s.windowDetour(c, sess, st, *f)
+		return s.windowDetour(c, sess, st, *st.addWindowFlow(id, origin, s.now()))
 	}
 	if st.touched {
 		s.saveSession(c, sess, st)
@@ -127,11 +126,43 @@ func (s *Server) windowDetour(c echo.Context, sess *sessions.Session, st *state,
 // hand-off deferred for it is).
 func (s *Server) resumeWindow(c echo.Context, sess *sessions.Session, st *state, f flow) error {
 	if st.Owes != "" {
-		nf := st.addFlow(f.Target, qlik.Entry{}, s.now())
-		nf.Window = f.Window
-		return s.windowDetour(c, sess, st, *nf)
+		return s.windowDetour(c, sess, st, *st.addWindowFlow(f.Target, f.Window, s.now()))
 	}
 	s.saveSession(c, sess, st)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusFound, s.accessTokenWindowPath(f.Target, f.Window))
+}
+
+// windowFlowPrefix starts the id of every flow the window starts. Other
+// flow ids are randomID's upper-case base32, so they never start so.
+const windowFlowPrefix = "w-"
+
+// addWindowFlow is addFlow for a sign-in the window started, for origin.
+func (st *state) addWindowFlow(target, origin string, now time.Time) *flow {
+	f := st.addFlow(target, qlik.Entry{}, now)
+	f.ID, f.Window = windowFlowPrefix+f.ID, origin
+	return f
+}
+
+// windowFlowOpener keeps the window's opener through its sign-in. A
+// top-level page answered with Cross-Origin-Opener-Policy: same-origin
+// (qlikgate's default) is put in a browsing context group of its own,
+// which cuts window.opener for good, also for the window page the
+// sign-in returns to. So the pages of a window's sign-in (the login and
+// second-step pages and the redirects between them, all of which name the
+// flow) are answered with unsafe-none, as the window is. The flow id in
+// the URL or the form is enough to decide, without the session: anyone
+// can start a window's sign-in anyway, and a login page without
+// same-origin COOP gives an opener nothing it can read.
+func windowFlowOpener(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		f := c.QueryParam("flow")
+		if f == "" && c.Request().Method == http.MethodPost {
+			f = posted(c, "flow")
+		}
+		if strings.HasPrefix(f, windowFlowPrefix) {
+			c.Response().Header().Set("Cross-Origin-Opener-Policy", "unsafe-none")
+		}
+		return next(c)
+	}
 }

@@ -1,13 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/qlikgate/qlikgate/qlik/qliksim"
@@ -76,18 +79,18 @@ func TestBrowserEmbedAccessTokenWindow(t *testing.T) {
 	evilOrigin := "http://evil.test:" + pport
 
 	var tenant *qliksim.Cloud
-	s := newStack(t,
+	s := newStack(t, withHTTPS(), // COOP, which the window must get past, applies only to secure pages
 		withWeb(func(c *web.Config) {
 			c.Server.PublicURL = strings.Replace(c.Server.PublicURL, "127.0.0.1", "auth.example.com", 1)
 		}),
 		withCloudSetup(&tenant, cloudSetup{portals: []string{portalOrigin, evilOrigin}}),
 		withEmbedOrigins("cloud", portalOrigin))
 	_, port, _ := net.SplitHostPort(s.srv.Listener.Addr().String())
-	qg, tenantURL = "http://auth.example.com:"+port, tenant.URL()
+	qg, tenantURL = "https://auth.example.com:"+port, tenant.URL()
 
 	b := startChromium(t,
 		chromedp.Flag("host-resolver-rules", "MAP *.example.com 127.0.0.1, MAP *.test 127.0.0.1"),
-		chromedp.Flag("ignore-certificate-errors-spki-list", spki(tenantCert(t, tenant))),
+		chromedp.Flag("ignore-certificate-errors-spki-list", spki(tenantCert(t, tenant))+","+spki(s.srv.Certificate())),
 		chromedp.Flag("test-third-party-cookie-phaseout", true),
 		chromedp.Flag("disable-features", "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable"))
 	ctx := b.tab(t, 1000, 700)
@@ -121,4 +124,27 @@ func TestBrowserEmbedAccessTokenWindow(t *testing.T) {
 		t.Errorf("tenant stats %+v, want one user created and one impersonation (the second window served from the cache)", st)
 	}
 	chromeShot(t, ctx, "embed-portal-window")
+
+	// Not signed in yet (a fresh browser context): the window goes through
+	// qlikgate's login in the popup and still reaches its opener.
+	fresh := b.tab(t, 1000, 700)
+	chromeDo(t, fresh, chromedp.Navigate(portalOrigin+"/"), chromedp.WaitVisible(chromedp.ID("connect")))
+	opened := chromedp.WaitNewTarget(fresh, func(*target.Info) bool { return true })
+	chromeDo(t, fresh, chromedp.Click(chromedp.ID("connect")))
+	var popup context.Context
+	select {
+	case id, ok := <-opened:
+		if !ok {
+			t.Fatal("no popup target")
+		}
+		var cancel context.CancelFunc
+		popup, cancel = chromedp.NewContext(fresh, chromedp.WithTargetID(id))
+		defer cancel()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the click opened no window")
+	}
+	chromeDo(t, popup, chromeLogin("alice", "alicepw"))
+	if got := chromeWait(t, fresh, "window.result"); got != "200 alice" {
+		t.Fatalf("after signing in in the window: %q, want 200 alice", got)
+	}
 }

@@ -148,13 +148,21 @@ func TestAccessTokenWindowSignsInAndReturns(t *testing.T) {
 	if !login.IsLoginPage() {
 		t.Fatalf("not the login page: %d %s", login.Status, login.URL)
 	}
+	// The window's sign-in keeps the opener; every other page cuts it.
+	if coop := login.Header.Get("Cross-Origin-Opener-Policy"); coop != "unsafe-none" {
+		t.Errorf("the window's login page: COOP %q, want unsafe-none", coop)
+	}
+	if coop := b.MustGet(t, s.srv.URL+"/login").Header.Get("Cross-Origin-Opener-Policy"); coop != "same-origin" {
+		t.Errorf("the plain login page: COOP %q, want same-origin", coop)
+	}
 	back, err := b.NoFollow().PostForm(s.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := "/t/cloud/access-token/window?" + url.Values{"origin": {portal}}.Encode()
-	if back.Status != http.StatusFound || back.Header.Get("Location") != want {
-		t.Fatalf("after the password: %d → %q, want %q", back.Status, back.Header.Get("Location"), want)
+	if back.Status != http.StatusFound || back.Header.Get("Location") != want || back.Header.Get("Cross-Origin-Opener-Policy") != "unsafe-none" {
+		t.Fatalf("after the password: %d → %q (COOP %q), want %q (unsafe-none)", back.Status, back.Header.Get("Location"),
+			back.Header.Get("Cross-Origin-Opener-Policy"), want)
 	}
 	p := b.MustGet(t, s.srv.URL+back.Header.Get("Location"))
 	tok := windowToken(t, p, portal)

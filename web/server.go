@@ -251,6 +251,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 	// Routes live under public_url's path, so a reverse proxy passes paths
 	// through unchanged and every link qlikgate builds stays valid.
 	g := e.Group(strings.TrimSuffix(s.base, "/"))
+	g.Use(windowFlowOpener)
 	g.GET("/", s.handleEntry)
 	g.GET("/t/:target/", s.handleEntry)
 	g.GET("/t/:target", func(c echo.Context) error {

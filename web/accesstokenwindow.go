@@ -114,7 +114,7 @@ func (s *Server) handleAccessTokenWindow(c echo.Context) error {
 // window to the sign-in of flow f, or to its second factor.
 func (s *Server) windowDetour(c echo.Context, sess *sessions.Session, st *state, f flow) error {
 	s.saveSession(c, sess, st)
-	c.Response().Header().Set("Cache-Control", "no-store")
+	windowHeaders(c.Response().Header())
 	if st.User != nil {
 		return c.Redirect(http.StatusFound, s.base+"mfa?"+url.Values{"flow": {f.ID}}.Encode())
 	}
@@ -129,7 +129,9 @@ func (s *Server) resumeWindow(c echo.Context, sess *sessions.Session, st *state,
 		return s.windowDetour(c, sess, st, *st.addWindowFlow(f.Target, f.Window, s.now()))
 	}
 	s.saveSession(c, sess, st)
-	c.Response().Header().Set("Cache-Control", "no-store")
+	// Also from an identity provider's callback, which names no flow for
+	// windowFlowOpener to see.
+	windowHeaders(c.Response().Header())
 	return c.Redirect(http.StatusFound, s.accessTokenWindowPath(f.Target, f.Window))
 }
 

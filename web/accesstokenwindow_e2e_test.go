@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/qlikgate/qlikgate/mfa"
+	"github.com/qlikgate/qlikgate/providers/oidc/oidctest"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/qlik/qliksim"
 	"github.com/qlikgate/qlikgate/web/webtest"
@@ -222,5 +223,40 @@ func TestAccessTokenWindowAccessDenied(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), "event=access_denied") {
 		t.Error("no access_denied event in the log")
+	}
+}
+
+// TestAccessTokenWindowOIDC: a sign-in through a redirect provider started
+// by the window comes back to the window from the identity provider's
+// callback, with the opener kept (COOP unsafe-none on that redirect).
+func TestAccessTokenWindowOIDC(t *testing.T) {
+	op := oidctest.Start(t)
+	var tenant *qliksim.Cloud
+	s := newStack(t, withOIDC(op, nil), withCloud(&tenant), withEmbedOrigins("cloud", portal))
+	b := webtest.NewBrowser()
+	first, err := b.NoFollow().Get(s.windowURL("cloud", portal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := url.Parse(first.Header.Get("Location"))
+	flowID := loc.Query().Get("flow")
+	if !strings.HasPrefix(flowID, "w-") {
+		t.Fatalf("signed out: → %q, want /login?flow=w-…", first.Header.Get("Location"))
+	}
+	cb := op.Login(t, b.Client, s.srv.URL+"/login/idp?flow="+url.QueryEscape(flowID), "alice", "alicepass")
+	back, err := b.NoFollow().Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "/t/cloud/access-token/window?" + url.Values{"origin": {portal}}.Encode()
+	if back.Status != http.StatusFound || back.Header.Get("Location") != want || back.Header.Get("Cross-Origin-Opener-Policy") != "unsafe-none" {
+		t.Fatalf("the callback: %d → %q (COOP %q), want %q (unsafe-none)", back.Status, back.Header.Get("Location"),
+			back.Header.Get("Cross-Origin-Opener-Policy"), want)
+	}
+	p := b.MustGet(t, s.srv.URL+want)
+	if tok := windowToken(t, p, portal); tok == "" {
+		t.Fatalf("back at the window: %d, no token\n%s", p.Status, p.Body)
+	} else if who, status := tenantMe(t, tenant, tok); who != "alice" {
+		t.Errorf("the token acts as %q (%d), want alice", who, status)
 	}
 }

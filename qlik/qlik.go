@@ -135,7 +135,10 @@ type Common struct {
 	// token at POST /t/{id}/access-token, beside qlikgate's own origin.
 	// Only for targets that issue tickets (sense-ticket) or access tokens
 	// (Qlik Cloud kinds with oauth_client_id). qlikgate's session cookie
-	// is SameSite=Lax, so the portal must be on qlikgate's site.
+	// is SameSite=Lax, so those POSTs work only from qlikgate's site. A
+	// portal on another site gets an access token through the window at
+	// GET /t/{id}/access-token/window?origin=…, which posts it to one of
+	// these origins exactly.
 	EmbedOrigins []string `yaml:"embed_origins"`
 }
 

@@ -19,7 +19,7 @@ import (
 func TestSecretsNeverLogged(t *testing.T) {
 	op := oidctest.Start(t)
 	var tenant *qliksim.Cloud
-	s := newStack(t, withOIDC(op, nil), withCloud(&tenant))
+	s := newStack(t, withOIDC(op, nil), withCloud(&tenant), withEmbedOrigins("cloud", portal))
 	var secrets []string
 	keep := func(what, v string) {
 		if len(v) < 8 {
@@ -54,6 +54,12 @@ func TestSecretsNeverLogged(t *testing.T) {
 	// qlik-embed: the access token and the OAuth clients' secrets.
 	at := s.mustAccessToken(t, b)
 	keep("access token", at)
+	// The access-token window hands out a token in its page.
+	if wt := windowToken(t, b.MustGet(t, s.windowURL("cloud", portal)), portal); wt == "" {
+		t.Fatal("the access-token window gave no token")
+	} else {
+		keep("window access token", wt)
+	}
 	keep("impersonation client secret", embedClientSecret)
 	keep("admin client secret", adminClientSecret)
 	if !strings.Contains(s.logs.String(), "event=access_token_issued") {

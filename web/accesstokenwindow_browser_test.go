@@ -125,6 +125,16 @@ func TestBrowserEmbedAccessTokenWindow(t *testing.T) {
 	}
 	chromeShot(t, ctx, "embed-portal-window")
 
+	// Typed in, without an opener: the window says so, and nothing is posted.
+	chromeDo(t, ctx, chromedp.Navigate(qg+"/t/cloud/access-token/window?origin="+portalOrigin), chromedp.WaitVisible(chromedp.ID("access-token-no-opener")))
+	if got := chromeText(t, ctx, "access-token-no-opener"); !strings.Contains(got, "must be opened from the page that uses Qlik") {
+		t.Errorf("without an opener: %q", got)
+	}
+	if left := chromeRun(t, ctx, chromedp.Evaluate[string](`document.getElementById("access-token-window").dataset.token || ""`)); left != "" {
+		t.Error("the token stays in the page's DOM")
+	}
+	chromeCheckAccessibility(t, ctx, chromeAxe(t), "access-token window")
+
 	// Not signed in yet (a fresh browser context): the window goes through
 	// qlikgate's login in the popup and still reaches its opener.
 	fresh := b.tab(t, 1000, 700)

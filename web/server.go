@@ -247,11 +247,12 @@ func (s *Server) routes() (*echo.Echo, error) {
 		s.logRequests,
 		s.recoverPanics,
 		middleware.BodyLimit("64K"),
+		// Not g.Use: a group's middleware turns 405 answers into 404.
+		windowFlowOpener,
 	)
 	// Routes live under public_url's path, so a reverse proxy passes paths
 	// through unchanged and every link qlikgate builds stays valid.
 	g := e.Group(strings.TrimSuffix(s.base, "/"))
-	g.Use(windowFlowOpener)
 	g.GET("/", s.handleEntry)
 	g.GET("/t/:target/", s.handleEntry)
 	g.GET("/t/:target", func(c echo.Context) error {

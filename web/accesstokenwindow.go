@@ -44,9 +44,10 @@ func (s *Server) accessTokenWindowPath(id, origin string) string {
 // one of target id's embed_origins, normalised.
 func (ee *embedEndpoint) windowOrigin(id, param string) (string, bool) {
 	o, ok := originOf(param)
-	if !ok || param != o && param != o+"/" {
-		// Exactly an origin: the page posts to what the operator listed,
-		// not to a spelling of it the browser might read otherwise.
+	if !ok || param != o {
+		// Exactly an origin, as normalised: the page posts to what the
+		// operator listed, not to a spelling of it the browser might read
+		// otherwise.
 		return "", false
 	}
 	return o, slices.Contains(ee.origins[id], o)

@@ -105,6 +105,8 @@ func TestAccessTokenWindowRefused(t *testing.T) {
 		{"other port", "cloud", portal + ":8443", http.StatusBadRequest},
 		{"other scheme", "cloud", "http://portal.example.com", http.StatusBadRequest},
 		{"with a path", "cloud", portal + "/app", http.StatusBadRequest},
+		{"with a slash", "cloud", portal + "/", http.StatusBadRequest},
+		{"another spelling", "cloud", "https://PORTAL.example.com", http.StatusBadRequest},
 		{"null", "cloud", "null", http.StatusBadRequest},
 		{"none", "cloud", "", http.StatusBadRequest},
 		{"qlikgate itself, not an embed origin", "cloud", s.srv.URL, http.StatusBadRequest},

@@ -198,6 +198,12 @@ func TestAccessTokenWindowSecondFactor(t *testing.T) {
 		t.Fatalf("no TOTP secret on the enrolment page:\n%s", enrol.Body)
 	}
 	rec := b.MustPostForm(t, s.srv.URL+"/mfa/enrol", codeForm(t, enrol, "code", totpCode(t, s, m[1])))
+	// The second step of the window's sign-in keeps the opener too.
+	for name, p := range map[string]webtest.Page{"enrolment": enrol, "recovery codes": rec} {
+		if coop := p.Header.Get("Cross-Origin-Opener-Policy"); coop != "unsafe-none" {
+			t.Errorf("the window's %s page: COOP %q, want unsafe-none", name, coop)
+		}
+	}
 	cont := continueRe.FindStringSubmatch(rec.Body)
 	if cont == nil {
 		t.Fatalf("no #continue on the recovery page: %d\n%s", rec.Status, rec.Body)

@@ -131,8 +131,14 @@ type Common struct {
 	Access Access `yaml:"access"`
 	// EmbedOrigins are the web origins (scheme://host[:port], no path) of
 	// portal or mashup pages whose scripts may ask for a ticket for a
-	// signed-in user at POST /t/{id}/ticket, beside qlikgate's own origin.
-	// Only for targets that issue tickets (sense-ticket).
+	// signed-in user at POST /t/{id}/ticket, or for a Qlik Cloud access
+	// token at POST /t/{id}/access-token, beside qlikgate's own origin.
+	// Only for targets that issue tickets (sense-ticket) or access tokens
+	// (Qlik Cloud kinds with oauth_client_id). qlikgate's session cookie
+	// is SameSite=Lax, so those POSTs work only from qlikgate's site. A
+	// portal on another site gets an access token through the window at
+	// GET /t/{id}/access-token/window?origin=…, which posts it to one of
+	// these origins exactly.
 	EmbedOrigins []string `yaml:"embed_origins"`
 }
 

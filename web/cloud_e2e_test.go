@@ -22,8 +22,31 @@ import (
 )
 
 // withCloud adds a target "cloud" for a simulated tenant that trusts a
-// fresh key and qlikgate's origin.
-func withCloud(tenant **qliksim.Cloud) option {
+// fresh key and qlikgate's origin, with qlik-embed's OAuth clients.
+func withCloud(tenant **qliksim.Cloud) option { return withCloudSetup(tenant, cloudSetup{}) }
+
+// cloudSetup varies withCloud's tenant and target.
+type cloudSetup struct {
+	// now is the clock of the tenant's token expiry and of qlikgate's
+	// token cache; nil: the real time.
+	now func() time.Time
+	// portals are the impersonation client's allowed origins.
+	portals []string
+	// tokenLifetime is the tenant's access token lifetime (default 6h).
+	tokenLifetime time.Duration
+	// noAdmin leaves out the admin client: users are not created.
+	noAdmin bool
+}
+
+// The tenant's OAuth clients for qlik-embed in the tests.
+const (
+	embedClientID     = "qlikgate-embed"
+	embedClientSecret = "embed-secret-not-logged"
+	adminClientID     = "qlikgate-admin"
+	adminClientSecret = "admin-secret-not-logged"
+)
+
+func withCloudSetup(tenant **qliksim.Cloud, cs cloudSetup) option {
 	return withTarget(func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target {
 		priv, pub, err := cloud.GenerateKey(cloud.RS256)
 		if err != nil {
@@ -40,17 +63,36 @@ func withCloud(tenant **qliksim.Cloud) option {
 			ValidOrigins:     []string{origin},
 			LoginURL:         publicURL + "t/cloud/",
 			Logf:             t.Logf,
+			Now:              cs.now,
+			OAuthClients: []qliksim.CloudOAuthClient{
+				{ID: embedClientID, Secret: embedClientSecret, GrantTypes: []string{qliksim.CloudGrantClientCredentials, qliksim.CloudGrantImpersonation},
+					Scopes: []string{qliksim.CloudScopeUserDefault}, AllowedOrigins: cs.portals, TokenLifetime: cs.tokenLifetime},
+				{ID: adminClientID, Secret: adminClientSecret, GrantTypes: []string{qliksim.CloudGrantClientCredentials},
+					Scopes: []string{qliksim.CloudScopeAdminClassic}},
+			},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(sim.Close)
 		*tenant = sim
+		caFile := filepath.Join(t.TempDir(), "tenant-ca.pem")
+		if err := os.WriteFile(caFile, sim.PKI().RootPEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		cfg := cloud.DefaultConfig()
 		cfg.TenantURL, cfg.WebIntegrationID, cfg.Issuer, cfg.KeyID, cfg.PrivateKeyFile = sim.URL(), "wi-1", "qlikgate.test", "k1", keyFile
+		cfg.CAFile = caFile
+		cfg.Embed.OAuthClientID, cfg.Embed.OAuthClientSecret = embedClientID, embedClientSecret
+		if !cs.noAdmin {
+			cfg.Embed.AdminClientID, cfg.Embed.AdminClientSecret = adminClientID, adminClientSecret
+		}
 		tgt, err := cloud.Open(context.Background(), qlik.Common{ID: "cloud", Kind: "cloud"}, cfg, qlik.Env{PublicURL: publicURL, Log: log})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if cs.now != nil {
+			tgt.SetTokenClock(cs.now)
 		}
 		return tgt
 	})

@@ -337,6 +337,9 @@ func (s *Server) completeLogin(c echo.Context, sess *sessions.Session, st *state
 		return s.errorPage(c, http.StatusServiceUnavailable, msgUnavailable)
 	}
 	st.Owes = owes
+	if f.Window != "" {
+		return s.resumeWindow(c, sess, st, f)
+	}
 	return s.handoff(c, sess, st, t, f.Entry)
 }
 

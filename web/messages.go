@@ -31,6 +31,8 @@ const (
 	msgNotFound         = "message.not_found"
 	msgMethodNotAllowed = "message.method_not_allowed"
 	msgTooLarge         = "message.too_large"
+	msgWindowOrigin     = "accesstoken.bad_origin"
+	msgWindowThrottled  = "accesstoken.throttled"
 	msgMFABadCode       = "mfa.bad_code"
 	msgMFARemoved       = "mfa.removed"
 

@@ -136,6 +136,9 @@ func (s *Server) passFactor(st *state, factor string) {
 // continueFlow hands a user who owes nothing to the target of the flow.
 func (s *Server) continueFlow(c echo.Context, sess *sessions.Session, st *state, flowID string) error {
 	f, ok := st.takeFlow(flowID)
+	if ok && f.Window != "" {
+		return s.resumeWindow(c, sess, st, f)
+	}
 	t, known := s.targets[f.Target]
 	if !ok || !known {
 		t, f.Entry = s.deflt, qlik.Entry{}

@@ -15,12 +15,13 @@ import (
 
 // TestSecretsNeverLogged drives every flow with debug logging and then
 // looks for each secret that went through qlikgate in its log: passwords,
-// the QPS ticket, the session-API cookie, the Cloud JWT, the OIDC code, the
-// qlikgate session cookie and the Qlik client key.
+// the QPS ticket, the session-API cookie, the Cloud JWT, the qlik-embed
+// access token and OAuth client secrets, the OIDC code, the qlikgate
+// session cookie and the Qlik client key.
 func TestSecretsNeverLogged(t *testing.T) {
 	op := oidctest.Start(t)
 	var tenant *qliksim.Cloud
-	s := newStack(t, withOIDC(op, nil), withCloud(&tenant))
+	s := newStack(t, withOIDC(op, nil), withCloud(&tenant), withEmbedOrigins("cloud", portal))
 	var secrets []string
 	keep := func(what, v string) {
 		if len(v) < 8 {
@@ -50,6 +51,21 @@ func TestSecretsNeverLogged(t *testing.T) {
 		if m[1] == "jwt" {
 			keep("jwt", html.UnescapeString(m[2]))
 		}
+	}
+
+	// qlik-embed: the access token and the OAuth clients' secrets.
+	at := s.mustAccessToken(t, b)
+	keep("access token", at)
+	// The access-token window hands out a token in its page.
+	if wt := windowToken(t, b.MustGet(t, s.windowURL("cloud", portal)), portal); wt == "" {
+		t.Fatal("the access-token window gave no token")
+	} else {
+		keep("window access token", wt)
+	}
+	keep("impersonation client secret", embedClientSecret)
+	keep("admin client secret", adminClientSecret)
+	if !strings.Contains(s.logs.String(), "event=access_token_issued") {
+		t.Fatal("no access token was issued")
 	}
 
 	// OIDC: the authorization code in the callback.

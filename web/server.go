@@ -52,7 +52,8 @@ type Options struct {
 	Access map[string]qlik.Access
 	// EmbedOrigins maps target ids to the origins (the targets'
 	// `embed_origins`) whose pages may ask for a ticket at
-	// POST /t/{id}/ticket, beside qlikgate's own.
+	// POST /t/{id}/ticket or an access token at POST /t/{id}/access-token,
+	// beside qlikgate's own.
 	EmbedOrigins map[string][]string
 	// Checks are run in the background for /readyz (every
 	// server.readiness_interval); none means ready once serving.
@@ -88,7 +89,7 @@ type Server struct {
 	kinds     map[string]string // target id → kind
 	access    map[string]qlik.Access
 	mfa       MFAOptions
-	tickets   *ticketEndpoint
+	embedAPI  *embedEndpoint
 	// rp is the passkeys' relying party, nil when no provider offers
 	// them; passwordless says a provider lets a passkey alone sign in.
 	rp           *mfa.RelyingParty
@@ -250,6 +251,8 @@ func (s *Server) routes() (*echo.Echo, error) {
 		s.logRequests,
 		s.recoverPanics,
 		middleware.BodyLimit("64K"),
+		// Not g.Use: a group's middleware turns 405 answers into 404.
+		windowFlowOpener,
 	)
 	// Routes live under public_url's path, so a reverse proxy passes paths
 	// through unchanged and every link qlikgate builds stays valid.
@@ -262,7 +265,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 	// State-changing routes go through post, which checks Origin; check
 	// below refuses to start with one that does not.
 	post := &guardedRoutes{s: s, g: g, guard: guard, seen: map[string]bool{}}
-	if s.tickets, err = newTicketEndpoint(guard, s.targets, s.embed); err != nil {
+	if s.embedAPI, err = newEmbedEndpoint(guard, s.targets, s.embed); err != nil {
 		return nil, err
 	}
 	g.GET("/login", s.handleLoginPage)
@@ -275,9 +278,11 @@ func (s *Server) routes() (*echo.Echo, error) {
 		s.mfaRoutes(g, post),
 		s.ticketRoutes(g, post),
 		s.endpointRoutes(g, post),
+		s.accessTokenRoutes(g, post),
 	); err != nil {
 		return nil, err
 	}
+	g.GET("/t/:target/access-token/window", s.handleAccessTokenWindow)
 	g.GET("/login/:provider", s.handleRedirectStart)
 	g.GET("/negotiate", s.handleNegotiate)
 	g.GET("/callback/:provider", s.handleCallback)

@@ -91,6 +91,12 @@ type flow struct {
 	// password has expired or must be changed: only then does the change
 	// page accept a change, for that user of that provider.
 	Change *pendingChange `json:"pc,omitempty"`
+	// Window is set for a sign-in that the access-token window started
+	// (accesstokenwindow.go): the portal origin it was opened for. Such a
+	// flow ends back at that window, never at Qlik, and the window's URL
+	// is built from Target and Window here, so a flow can return to
+	// nothing else.
+	Window string `json:"w,omitempty"`
 }
 
 // redirectFlow is what a redirect (OIDC) login must find again when the

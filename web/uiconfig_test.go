@@ -58,7 +58,7 @@ func TestUIConfigErrorsNameTheKey(t *testing.T) {
 		{"missing templates dir", func(c *UIConfig) { c.TemplatesDir = "/nope/templates" },
 			[]string{"templates_dir: open /nope/templates: no such file or directory"}},
 		{"broken overrides", func(c *UIConfig) { c.TemplatesDir = bad }, []string{
-			"templates_dir: " + filepath.Join(bad, "Login.html") + ": no embedded template has this name (they are cloud.html, denied.html, error.html, layout.html, login.html, logout.html, mfa.html, mfa_enrol.html, mfa_recovery.html, password.html, security.html, signedout.html, unavailable.html)",
+			"templates_dir: " + filepath.Join(bad, "Login.html") + ": no embedded template has this name (they are accesstoken.html, cloud.html, denied.html, error.html, layout.html, login.html, logout.html, mfa.html, mfa_enrol.html, mfa_recovery.html, password.html, security.html, signedout.html, unavailable.html)",
 		}},
 	}
 	for _, tt := range tests {

@@ -46,6 +46,15 @@ const (
 	TicketIssued    = "ticket_issued"
 	TicketFailed    = "ticket_failed"
 	TicketThrottled = "ticket_throttled"
+	// AccessTokenIssued, AccessTokenFailed (with cause) and
+	// AccessTokenThrottled are the qlik-embed token endpoint's (POST
+	// /t/{id}/access-token), with cached=true when the tenant was not
+	// asked; the token itself is never logged. EmbedUserCreated is a user
+	// created in the tenant for its first embed.
+	AccessTokenIssued    = "access_token_issued"
+	AccessTokenFailed    = "access_token_failed"
+	AccessTokenThrottled = "access_token_throttled"
+	EmbedUserCreated     = "embed_user_created"
 )
 
 // The HTTP server and its stores.

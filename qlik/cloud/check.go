@@ -18,19 +18,24 @@ import (
 )
 
 // probeTimeout bounds the tenant probe; the configuration has no timeout
-// because qlikgate never calls the tenant during a login.
+// for it because qlikgate never calls the tenant during a login.
 const probeTimeout = 10 * time.Second
 
 // Diagnose checks the signing key (type, size, that it signs, and who can
 // read it), prints what identifies it to the tenant (key id and public key
 // fingerprint: there is nothing here to compare it with), checks ca_file,
-// and proves the tenant answers over TLS.
+// proves the tenant answers over TLS and, with oauth_client_id, that the
+// tenant accepts the OAuth clients for access tokens.
 func (t *JWTTarget) Diagnose(ctx context.Context) []check.Result {
 	out := t.keyChecks()
 	if t.cfg.CAFile != "" {
 		out = append(out, check.CAFile("ca_file", t.cfg.CAFile, time.Now())...)
 	}
-	return append(out, t.probeTenant(ctx))
+	out = append(out, t.probeTenant(ctx))
+	if t.tokens != nil {
+		out = append(out, t.tokens.Diagnose(ctx)...)
+	}
+	return out
 }
 
 // keyChecks describes the loaded key and signs a throwaway token with it.

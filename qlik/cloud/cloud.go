@@ -25,6 +25,9 @@
 //     addresses users cannot choose themselves.
 //   - A user without an email address cannot be handed over (Qlik requires
 //     the claim); the login fails with an error naming the user.
+//   - Access tokens for qlik-embed (oauth_client_id) come from the
+//     tenant's impersonation grant for the same subject the JWT carries,
+//     so a mashup acts as the user the hub knows (package cloudtoken).
 //   - Logout sends the browser to the tenant's /logout: qlikgate holds no
 //     credential that could end the tenant session server-side.
 package cloud
@@ -41,6 +44,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/qlikgate/qlikgate/qlik"
+	"github.com/qlikgate/qlikgate/qlik/cloudtoken"
 )
 
 // Kind registers the Qlik Cloud JWT flow under `kind: cloud`.
@@ -58,6 +62,7 @@ type JWTTarget struct {
 	roots       *x509.CertPool // from ca_file; nil: the system roots
 	log         *slog.Logger
 	now         func() time.Time
+	tokens      *cloudtoken.Issuer // nil without oauth_client_id
 }
 
 // Open validates the configuration and loads the signing key (and ca_file)
@@ -90,6 +95,9 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*JWTTarg
 		if t.roots, err = readCAFile(cfg.CAFile); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Embed.Enabled() {
+		t.tokens = cloudtoken.New(cfg.Embed, t.tenant, t.roots, log)
 	}
 	return t, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qlikgate/qlikgate/qlik"
+	"github.com/qlikgate/qlikgate/qlik/cloudtoken"
 )
 
 // Token lifetime bounds. Qlik refuses a JWT whose exp − nbf exceeds one
@@ -56,14 +57,20 @@ type Config struct {
 	// e.g. the tenant's other custom domain or an embedding portal.
 	AllowedReturnHosts []string `yaml:"allowed_return_hosts"`
 	// CAFile is a PEM CA bundle that signs the tenant's certificate, for a
-	// private test tenant; qlikgate itself never calls the tenant during a
-	// login (the browser does), only `qlikgate check` does.
+	// private test tenant. qlikgate calls the tenant itself only for
+	// access tokens and in `qlikgate check`; during a login the browser
+	// does.
 	CAFile string `yaml:"ca_file"`
+	// The impersonation and admin OAuth clients for qlik-embed access
+	// tokens (POST /t/{id}/access-token).
+	Embed cloudtoken.Config `yaml:",inline"`
 }
 
 // DefaultConfig returns a configuration with the defaults filled in.
 func DefaultConfig() *Config {
-	return &Config{TokenLifetime: DefaultTokenLifetime, SubjectFormat: placeholderUser}
+	c := &Config{TokenLifetime: DefaultTokenLifetime, SubjectFormat: placeholderUser}
+	c.Embed.Defaults()
+	return c
 }
 
 // Validate reports every problem with the block, without reading files.
@@ -103,6 +110,9 @@ func (c *Config) Validate() error {
 		if _, err := returnOrigin(h); err != nil {
 			add("allowed_return_hosts[%d]: %v", i, err)
 		}
+	}
+	if err := c.Embed.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

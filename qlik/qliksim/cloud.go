@@ -42,6 +42,9 @@ type CloudOptions struct {
 	Now func() time.Time
 	// Logf, when set, receives every rejection with its reason (e.g. t.Logf).
 	Logf func(format string, args ...any)
+	// OAuthClients are the tenant's OAuth clients (POST /oauth/token);
+	// more can be added with AddOAuthClient.
+	OAuthClients []CloudOAuthClient
 }
 
 // CloudStats counts what the tenant saw.
@@ -77,6 +80,7 @@ type Cloud struct {
 	idps     map[string]cloudIdP // by kid
 	st       cloudState
 	rp       *cloudRP // the interactive OIDC identity provider (SetOIDC), or nil
+	oauth    cloudOAuth
 
 	stats struct {
 		logins, loginsRejected, usersCreated, preflightsOK, corsDenied atomic.Int64
@@ -122,6 +126,11 @@ func NewCloud(opts CloudOptions) (*Cloud, error) {
 			return nil, fmt.Errorf("qliksim: IdP %d (%s): %w", i, idp.Issuer, err)
 		}
 		if err := c.AddIdP(idp.Issuer, idp.KeyID, pub); err != nil {
+			return nil, err
+		}
+	}
+	for _, cl := range opts.OAuthClients {
+		if err := c.AddOAuthClient(cl); err != nil {
 			return nil, err
 		}
 	}
@@ -205,6 +214,12 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request) {
 		c.serveInteractiveLogin(w, r)
 	case p == "/login/callback":
 		c.serveOIDCCallback(w, r)
+	case p == "/oauth/token":
+		c.serveOAuthToken(w, r)
+	case p == "/api/v1/users":
+		c.serveUsers(w, r)
+	case p == "/api/v1/users/me":
+		c.serveUsersMe(w, r)
 	case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/login/"):
 		c.logf("%s %s: 404: not simulated", r.Method, p)
 		writeCloudError(w, http.StatusNotFound, "Not Found", "not simulated", "HTTP-404")

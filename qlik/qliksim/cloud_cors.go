@@ -44,6 +44,9 @@ func (c *Cloud) cors(w http.ResponseWriter, r *http.Request) bool {
 		return true // the tenant's own pages
 	}
 	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+	if proceed, handled := c.oauthCORS(w, r, origin, preflight); handled {
+		return proceed
+	}
 	reason := c.corsDenial(r, origin, preflight)
 	if reason != "" {
 		c.stats.corsDenied.Add(1)

@@ -7,6 +7,8 @@ import (
 
 // CloudUser is a tenant user as the last JWT login described it.
 type CloudUser struct {
+	// ID is the tenant's user id, assigned at creation.
+	ID      string
 	Subject string
 	Issuer  string // the IdP that created or last updated the user
 	Name    string
@@ -14,6 +16,8 @@ type CloudUser struct {
 	// Groups are the groups of the last login: the groups claim replaces
 	// them, and a login without the claim leaves them alone.
 	Groups []string
+	// Disabled users get no impersonation tokens (status "disabled").
+	Disabled bool
 }
 
 // cloudSession is a tenant session created by a JWT login.
@@ -63,6 +67,10 @@ func (st *cloudState) upsertUser(u CloudUser, groupsGiven bool) (created bool) {
 	old, ok := st.users[u.Subject]
 	if !groupsGiven {
 		u.Groups = old.Groups
+	}
+	u.ID, u.Disabled = old.ID, old.Disabled || u.Disabled
+	if !ok {
+		u.ID = cloudRandom()[:24] // the tenant's ids are 24 hex digits
 	}
 	u.Groups = slices.Clone(u.Groups)
 	st.users[u.Subject] = u

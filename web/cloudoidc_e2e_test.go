@@ -26,6 +26,12 @@ const oidcSecret = "an-oidc-client-secret-of-32-characters!"
 // with qlikgate as its interactive identity provider. The tenant learns
 // the issuer once the stack runs: call oidcTenant.connect.
 func withCloudOIDC(tenant **qliksim.Cloud, mutate ...func(*cloudoidc.Config)) option {
+	return withCloudOIDCEmbed(tenant, false, mutate...)
+}
+
+// withCloudOIDCEmbed is withCloudOIDC whose tenant, when embed is set, has
+// the qlik-embed OAuth clients (as withCloud's) and whose target uses them.
+func withCloudOIDCEmbed(tenant **qliksim.Cloud, embed bool, mutate ...func(*cloudoidc.Config)) option {
 	return withTarget(func(t testing.TB, publicURL string, log *slog.Logger) qlik.Target {
 		priv, _, err := cloud.GenerateKey(cloud.RS256)
 		if err != nil {
@@ -35,7 +41,16 @@ func withCloudOIDC(tenant **qliksim.Cloud, mutate ...func(*cloudoidc.Config)) op
 		if err := os.WriteFile(keyFile, priv, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		sim, err := qliksim.NewCloud(qliksim.CloudOptions{Logf: t.Logf})
+		opts := qliksim.CloudOptions{Logf: t.Logf}
+		if embed {
+			opts.OAuthClients = []qliksim.CloudOAuthClient{
+				{ID: embedClientID, Secret: embedClientSecret, GrantTypes: []string{qliksim.CloudGrantClientCredentials, qliksim.CloudGrantImpersonation},
+					Scopes: []string{qliksim.CloudScopeUserDefault}},
+				{ID: adminClientID, Secret: adminClientSecret, GrantTypes: []string{qliksim.CloudGrantClientCredentials},
+					Scopes: []string{qliksim.CloudScopeAdminClassic}},
+			}
+		}
+		sim, err := qliksim.NewCloud(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,6 +60,14 @@ func withCloudOIDC(tenant **qliksim.Cloud, mutate ...func(*cloudoidc.Config)) op
 		cfg.TenantURL, cfg.ClientID, cfg.ClientSecret = sim.URL(), "qlik-cloud", oidcSecret
 		cfg.SigningKeyFiles = []string{keyFile}
 		cfg.PostLogoutRedirectURIs = []string{sim.URL() + "/"}
+		if embed {
+			cfg.CAFile = filepath.Join(t.TempDir(), "tenant-ca.pem")
+			if err := os.WriteFile(cfg.CAFile, sim.PKI().RootPEM(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Embed.OAuthClientID, cfg.Embed.OAuthClientSecret = embedClientID, embedClientSecret
+			cfg.Embed.AdminClientID, cfg.Embed.AdminClientSecret = adminClientID, adminClientSecret
+		}
 		for _, m := range mutate {
 			m(cfg)
 		}
@@ -189,5 +212,55 @@ func TestCloudOIDCTokenEndpointThrottled(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), "reason=throttled") {
 		t.Error("the throttling is not logged")
+	}
+}
+
+// TestCloudOIDCAccessToken: qlik-embed tokens from a cloud-oidc target. A
+// user who signed in to the tenant through qlikgate's OpenID provider is
+// known there by the ID token's sub, and the impersonation asks for that
+// same subject: her token acts as her and no user is created. A user who
+// never signed in to the tenant is created at the first embed, as with the
+// JWT kind.
+func TestCloudOIDCAccessToken(t *testing.T) {
+	var tenant *qliksim.Cloud
+	s := newStack(t, withHTTPS(), withCloudOIDCEmbed(&tenant, true))
+	connectTenant(t, s, tenant, qliksim.CloudOIDC{PKCE: true})
+	b := tenantBrowser(s, tenant)
+	login := b.MustGet(t, tenant.URL()+"/hub/spaces")
+	if !login.IsLoginPage() {
+		t.Fatalf("entry: %d %s", login.Status, login.URL)
+	}
+	if hub := b.MustPostForm(t, s.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw")); !strings.HasPrefix(hub.URL.String(), tenant.URL()+"/hub/") {
+		t.Fatalf("after login: %d %s", hub.Status, hub.URL)
+	}
+	p, body := s.askAccessToken(t, b, "cloudoidc", s.srv.URL, true)
+	tok, _ := body["access_token"].(string)
+	if p.Status != http.StatusOK || tok == "" {
+		t.Fatalf("access token: %d %v", p.Status, body)
+	}
+	if who, status := tenantMe(t, tenant, tok); who != "alice" {
+		t.Fatalf("the tenant API with alice's token: %q (%d)", who, status)
+	}
+	if st := tenant.OAuthStats(); st.UsersCreatedByAPI != 0 || st.ImpersonationTokens != 1 {
+		t.Errorf("tenant stats %+v: the OIDC login's user should be the one impersonated, none created", st)
+	}
+
+	// bob signs in on qlikgate only: the tenant learns him at his first embed.
+	b2 := tenantBrowser(s, tenant)
+	page := b2.MustGet(t, s.srv.URL+"/login")
+	b2.MustPostForm(t, s.srv.URL+"/login", page.MustLoginForm(t, "bob", "bobpw"))
+	p, body = s.askAccessToken(t, b2, "cloudoidc", s.srv.URL, true)
+	bobTok, _ := body["access_token"].(string)
+	if p.Status != http.StatusOK || bobTok == "" || bobTok == tok {
+		t.Fatalf("bob's access token: %d %v", p.Status, body)
+	}
+	if who, _ := tenantMe(t, tenant, bobTok); who != "bob" {
+		t.Fatalf("bob's token acts as %q", who)
+	}
+	if st := tenant.OAuthStats(); st.UsersCreatedByAPI != 1 {
+		t.Errorf("tenant stats %+v: bob should have been created once", st)
+	}
+	if logs := s.logs.String(); strings.Contains(logs, tok) || strings.Contains(logs, bobTok) || strings.Contains(logs, embedClientSecret) {
+		t.Error("a token or the client secret is in qlikgate's log")
 	}
 }

@@ -1,6 +1,10 @@
 package cloud
 
-import "github.com/qlikgate/qlikgate/qlik"
+import (
+	"crypto/x509"
+
+	"github.com/qlikgate/qlikgate/qlik"
+)
 
 // These are the rules the cloud-oidc kind (qlik/cloudoidc) shares with this
 // one: the same tenant may be moved from JWT to OpenID Connect login, and
@@ -18,3 +22,6 @@ func Subject(format string, u qlik.User) string {
 // TenantOrigin checks a tenant_url and returns https://host[:port] with the
 // host in lower case and without a default port or trailing slash.
 func TenantOrigin(raw string) (string, error) { return tenantOrigin(raw) }
+
+// ReadCAFile reads a ca_file into a pool.
+func ReadCAFile(path string) (*x509.CertPool, error) { return readCAFile(path) }

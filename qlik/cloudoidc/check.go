@@ -21,14 +21,19 @@ var _ check.Diagnoser = (*Target)(nil)
 
 // Diagnose checks the key files, then fetches this provider's own
 // discovery document and JWKS through public_url (what the tenant does
-// from the Internet) and proves the tenant answers at tenant_url.
+// from the Internet) and proves the tenant answers at tenant_url and
+// accepts the qlik-embed OAuth clients when they are configured.
 func (t *Target) Diagnose(ctx context.Context) []check.Result {
 	out := t.keyChecks()
 	if t.cfg.CAFile != "" {
 		out = append(out, check.CAFile("ca_file", t.cfg.CAFile, time.Now())...)
 	}
 	out = append(out, t.probeSelf(ctx)...)
-	return append(out, t.probeTenant(ctx))
+	out = append(out, t.probeTenant(ctx))
+	if t.tokens != nil {
+		out = append(out, t.tokens.Diagnose(ctx)...)
+	}
+	return out
 }
 
 func (t *Target) keyChecks() []check.Result {

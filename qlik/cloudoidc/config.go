@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qlikgate/qlikgate/qlik/cloud"
+	"github.com/qlikgate/qlikgate/qlik/cloudtoken"
 )
 
 // Lifetimes. The code's sixty seconds is the issue's contract (Qlik
@@ -60,13 +61,22 @@ type Config struct {
 	// TokenLifetime is how long ID and access tokens are valid.
 	TokenLifetime time.Duration `yaml:"token_lifetime"`
 	// CAFile is a PEM CA bundle that signs the tenant's certificate, for
-	// `qlikgate check` against a private test tenant.
+	// `qlikgate check` and the qlik-embed token calls against a private
+	// test tenant.
 	CAFile string `yaml:"ca_file"`
+	// Embed: the tenant's OAuth clients through which qlikgate obtains
+	// qlik-embed access tokens for its signed-in users (POST
+	// /t/{id}/access-token), the same keys as in the cloud kind. With
+	// OpenID Connect login the tenant knows each user by the sub of the ID
+	// token, which is the subject the impersonation asks for.
+	Embed cloudtoken.Config `yaml:",inline"`
 }
 
 // NewConfig returns a configuration with the defaults filled in.
 func NewConfig() *Config {
-	return &Config{SigningAlgorithm: algRS256, SubjectFormat: placeholderUserExample, TokenLifetime: DefaultTokenLifetime}
+	c := &Config{SigningAlgorithm: algRS256, SubjectFormat: placeholderUserExample, TokenLifetime: DefaultTokenLifetime}
+	c.Embed.Defaults()
+	return c
 }
 
 // Validate reports every problem with the block, without reading files.
@@ -116,6 +126,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenLifetime < MinTokenLifetime || c.TokenLifetime > MaxTokenLifetime {
 		add("token_lifetime: %v is outside %v…%v", c.TokenLifetime, MinTokenLifetime, MaxTokenLifetime)
+	}
+	if err := c.Embed.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,7 @@ import (
 	"github.com/qlikgate/qlikgate/internal/audit"
 	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/qlik/cloud"
+	"github.com/qlikgate/qlikgate/qlik/cloudtoken"
 )
 
 // Kind registers cloud-oidc.
@@ -52,6 +54,7 @@ type Target struct {
 	handler   http.Handler
 	log       *slog.Logger
 	now       func() time.Time
+	tokens    *cloudtoken.Issuer // qlik-embed access tokens; nil without oauth_client_id
 }
 
 var (
@@ -132,6 +135,15 @@ func Open(_ context.Context, c qlik.Common, cfg *Config, env qlik.Env) (*Target,
 		return nil, fmt.Errorf("cloud-oidc %s: %w", c.ID, err)
 	}
 	t.handler = t.endpoints(t.provider)
+	if cfg.Embed.Enabled() {
+		var roots *x509.CertPool // nil: the system roots
+		if cfg.CAFile != "" {
+			if roots, err = cloud.ReadCAFile(cfg.CAFile); err != nil {
+				return nil, err
+			}
+		}
+		t.tokens = cloudtoken.New(cfg.Embed, tenant, roots, log)
+	}
 	return t, nil
 }
 

@@ -6,12 +6,15 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/qlikgate/qlikgate/providers/ldap"
 	"github.com/qlikgate/qlikgate/providers/ldap/ldaptest"
@@ -292,5 +295,64 @@ func TestKerberosPathPrefixSamba(t *testing.T) {
 	hub := b.MustGet(t, st.url+"/negotiate?flow="+login.MustLoginForm(t, "", "").Get("flow"))
 	if hub.HubUser() != `CORP\alice` {
 		t.Fatalf("the Windows button: %d %s", hub.Status, hub.URL)
+	}
+}
+
+// TestKerberosBehindProxySamba: qlikgate behind a reverse proxy (as nginx
+// or IIS with ARR in front, passing Authorization through and the 401's
+// WWW-Authenticate back), public_url the proxy's address and the proxy in
+// trusted_proxies: the browser with a ticket reaches the hub after one
+// challenge, and the audit line names the client address the proxy
+// forwarded, not the proxy's.
+func TestKerberosBehindProxySamba(t *testing.T) {
+	s := ldap.NeedSamba(t)
+	front, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(front.Addr().String())
+	st := kerberosStack(t, s, func(c *web.Config) {
+		c.Server.PublicURL = "http://" + net.JoinHostPort(kerberosHost, port) + "/"
+		c.Server.TrustedProxies = []string{"127.0.0.1/32"}
+	})
+	backend, err := url.Parse(st.backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxied atomic.Int32
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(backend)
+		r.Out.Host = r.In.Host
+		r.Out.Header.Set("X-Forwarded-For", "203.0.113.7") // the client as the front end saw it
+		r.Out.Header.Set("X-Forwarded-Proto", "http")
+		if r.In.Header.Get("Authorization") != "" {
+			proxied.Add(1)
+		}
+	}}
+	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(front) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	alice, err := s.KerberosClient("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(alice.Destroy)
+	b := newNegotiatingBrowser(func() (string, error) { return ldaptest.NegotiateHeader(alice, s.SPN) })
+	hub := b.MustGet(t, st.hub)
+	if hub.HubUser() != `CORP\alice` || b.challenges.Load() != 1 {
+		t.Fatalf("%d %s, %d challenges; want the hub as CORP\\alice after 1", hub.Status, hub.URL, b.challenges.Load())
+	}
+	if proxied.Load() != 1 {
+		t.Errorf("%d requests with Authorization went through the proxy, want 1", proxied.Load())
+	}
+	var line string
+	for _, l := range strings.Split(st.logs.String(), "\n") {
+		if strings.Contains(l, "event=login_succeeded") && strings.Contains(l, "method=kerberos") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "remote_ip=203.0.113.7") {
+		t.Errorf("login_succeeded should name the forwarded client address:\n%s", line)
 	}
 }

@@ -24,10 +24,11 @@ import (
 // changeStack is the Qlik hub (qliksim) in front of qlikgate with the ldap
 // provider "corp" opened with cfg, over real HTTP.
 type changeStack struct {
-	url  string // qlikgate
-	hub  string
-	p    *ldap.Provider
-	logs *testlog.Buffer
+	url     string // qlikgate (its public_url without the slash)
+	backend string // where qlikgate listens: differs from url behind a proxy
+	hub     string
+	p       *ldap.Provider
+	logs    *testlog.Buffer
 }
 
 func newChangeStack(t *testing.T, cfg ldap.Config) changeStack {
@@ -92,7 +93,7 @@ func newStackAt(t testing.TB, cfg ldap.Config, host string, mods ...func(*web.Co
 	t.Cleanup(ts.Close)
 	sim.SetModuleURL(wc.Server.PublicURL)
 
-	return changeStack{url: strings.TrimSuffix(wc.Server.PublicURL, "/"), hub: sim.HubURL(), p: p, logs: logs}
+	return changeStack{url: strings.TrimSuffix(wc.Server.PublicURL, "/"), backend: ts.URL, hub: sim.HubURL(), p: p, logs: logs}
 }
 
 // refusal is a new password the directory refuses, with the message the

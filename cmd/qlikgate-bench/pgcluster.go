@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,7 +18,7 @@ import (
 // mfa store's tests start theirs. fsync and synchronous_commit are off,
 // as in those tests: the run measures qlikgate, not the disk.
 type pgCluster struct {
-	dir, bin, version, dsn string
+	dir, bin, version, dsn, port string
 	as                     []string // runuser prefix when the tool runs as root
 }
 
@@ -78,6 +79,7 @@ func startPGCluster(ctx context.Context, parent string) (*pgCluster, error) {
 		"-o", fmt.Sprintf("-k %s -p %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200", dir, p), "start"); err != nil {
 		return nil, err
 	}
+	c.port = p
 	c.dsn = fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%s/postgres?sslmode=disable", password, p)
 	return c, nil
 }
@@ -88,6 +90,23 @@ func (c *pgCluster) run(ctx context.Context, name string, args ...string) error 
 		return fmt.Errorf("PostgreSQL %s: %v\n%s", name, err, out)
 	}
 	return nil
+}
+
+// sessions is how many connections the database has had since the
+// cluster started (pg_stat_database.sessions): a pool that keeps its
+// connections opens a few, one that churns opens one per few logins.
+func (c *pgCluster) sessions(ctx context.Context) (int, error) {
+	full := append(append([]string{}, c.as...), filepath.Join(c.bin, "psql"), "-h", c.dir, "-p", c.port, "-U", "postgres", "-qAtc",
+		"SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'")
+	out, err := exec.CommandContext(ctx, full[0], full[1:]...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("psql: %v: %s", err, out)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		return 0, fmt.Errorf("pg_stat_database.sessions: %q: %w", out, err)
+	}
+	return n, nil
 }
 
 func (c *pgCluster) stop() {

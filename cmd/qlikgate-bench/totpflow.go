@@ -59,13 +59,15 @@ type totpSetup struct {
 	accounts                      []*totpAccount
 	cluster                       *pgCluster // postgres: the throwaway cluster
 	users                         int        // virtual users; account i belongs to user i mod users
+	progress                      func(string, ...any)
+	seeded                        int // postgres: connections the enrolment made
 }
 
 // prepareTOTP starts the store (a SQLite file in dir, or a throwaway
 // PostgreSQL cluster), and enrols o.totpAccounts accounts through the
 // store's own API, each secret sealed as qlikgate seals it.
 func prepareTOTP(ctx context.Context, o options, dir string, progress func(string, ...any)) (_ *totpSetup, err error) {
-	ts := &totpSetup{kind: o.mfaStore, secret: rand.Text() + rand.Text(), users: o.users}
+	ts := &totpSetup{kind: o.mfaStore, secret: rand.Text() + rand.Text(), users: o.users, progress: progress}
 	defer func() {
 		if err != nil {
 			ts.close()
@@ -124,11 +126,20 @@ func prepareTOTP(ctx context.Context, o options, dir string, progress func(strin
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if ts.cluster != nil {
+		_ = st.Close()
+		if ts.seeded, err = ts.cluster.sessions(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return ts, nil
 }
 
 func (ts *totpSetup) close() {
 	if ts.cluster != nil {
+		if n, err := ts.cluster.sessions(context.Background()); err == nil {
+			ts.progress("PostgreSQL: qlikgate opened %d connections to the store", n-ts.seeded)
+		}
 		ts.cluster.stop()
 	}
 }

@@ -19,7 +19,7 @@ import (
 // as in those tests: the run measures qlikgate, not the disk.
 type pgCluster struct {
 	dir, bin, version, dsn, port string
-	as                     []string // runuser prefix when the tool runs as root
+	as                           []string // runuser prefix when the tool runs as root
 }
 
 // pgBinDir is the newest /usr/lib/postgresql/*/bin with initdb.

@@ -67,7 +67,15 @@ func benchLocal(ctx context.Context, o options, rep *report, progress func(strin
 		return err
 	}
 	defer svc.close()
-	mod, err := prepareModule(ctx, o, dir, svc.site, svc.dir, users, hash, progress)
+	var totp *totpSetup
+	if slices.Contains(o.flows, flowTOTP) {
+		if totp, err = prepareTOTP(ctx, o, dir, progress); err != nil {
+			return err
+		}
+		defer totp.close()
+		rep.Setup.MFAStore = totp.describe()
+	}
+	mod, err := prepareModule(ctx, o, dir, svc.site, svc.dir, users, hash, progress, totp)
 	if err != nil {
 		return err
 	}
@@ -103,6 +111,7 @@ type preparedModule struct {
 	pin                             *pinning // -pin: where qlikgate runs
 	dir                             string
 	mc                              moduleConfig
+	totp                            *totpSetup // the totp flow's accounts; nil without it
 }
 
 // bind gives the configuration a free loopback port and writes it.
@@ -141,8 +150,8 @@ func (pm *preparedModule) start(ctx context.Context, o options, pprofAddr string
 
 // prepareModule writes qlikgate's configuration and builds (or takes) the
 // binary.
-func prepareModule(ctx context.Context, o options, dir string, site *senseSite, d *directory, users []account, hash string, progress func(string, ...any)) (preparedModule, error) {
-	pm := preparedModule{dir: dir, logFile: filepath.Join(dir, "qlikgate.log"), bin: o.qlikgateBin}
+func prepareModule(ctx context.Context, o options, dir string, site *senseSite, d *directory, users []account, hash string, progress func(string, ...any), totp *totpSetup) (preparedModule, error) {
+	pm := preparedModule{dir: dir, logFile: filepath.Join(dir, "qlikgate.log"), bin: o.qlikgateBin, totp: totp}
 	mc := moduleConfig{
 		LogLevel: o.logLevel, Users: users, PasswordHash: hash,
 		Sense: senseSettings{
@@ -154,6 +163,9 @@ func prepareModule(ctx context.Context, o options, dir string, site *senseSite, 
 		lc := ldapConfig(d)
 		mc.LDAP = &ldapSettings{URL: lc.URLs[0], CAFile: lc.CAFile, BindDN: lc.BindDN, BindPassword: lc.BindPassword,
 			UserBase: lc.UserBase, GroupBase: lc.GroupBase}
+	}
+	if totp != nil {
+		mc.ExtraProviders, mc.Extra = totp.providerYAML(hash), totp.mfaYAML()
 	}
 	if err := pm.bind(mc); err != nil {
 		return preparedModule{}, err
@@ -195,7 +207,11 @@ func measureChildFlow(ctx context.Context, o options, flow string, e entrance, p
 	if profiling {
 		onMeasure = func() { prof = startProfile(ctx, pprofAddr, w.duration) }
 	}
-	r, err := measureFlow(ctx, flow, flowFor(flow, e, users, d != nil), w, site, t, onMeasure)
+	spec := flowFor(flow, e, users, d != nil)
+	if flow == flowTOTP {
+		spec = totpFlow(e, pm.totp)
+	}
+	r, err := measureFlow(ctx, flow, spec, w, site, t, onMeasure)
 	if err != nil {
 		return flowResult{}, nil, err
 	}

@@ -24,6 +24,9 @@ type moduleConfig struct {
 	PasswordHash                        string // argon2id at static.DefaultArgon2, shared by all users
 	LDAP                                *ldapSettings
 	Sense                               senseSettings
+	// ExtraProviders and Extra are YAML appended to the providers list
+	// and to the top level (the totp flow's provider and mfa block).
+	ExtraProviders, Extra string
 }
 
 type ldapSettings struct {
@@ -74,6 +77,7 @@ providers:
       user_base: '{{.UserBase}}'
       group_base: '{{.GroupBase}}'
 {{- end}}
+{{.ExtraProviders -}}
 targets:
   - id: ` + senseTargetID + `
     kind: sense-ticket
@@ -110,7 +114,7 @@ func writeModuleConfig(dir string, c moduleConfig) (string, error) {
 	if err == nil {
 		var oidc string
 		if oidc, err = oidcTargetConfig(dir); err == nil {
-			_, err = f.WriteString(oidc)
+			_, err = f.WriteString(oidc + c.Extra)
 		}
 	}
 	if cerr := f.Close(); err == nil {

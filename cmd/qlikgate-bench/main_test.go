@@ -385,7 +385,7 @@ func TestStartTakesAnotherPortWhenItsPortIsTaken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := prepareModule(context.Background(), o, dir, site, nil, accounts(1), cheapHash(t), func(string, ...any) {})
+	pm, err := prepareModule(context.Background(), o, dir, site, nil, accounts(1), cheapHash(t), func(string, ...any) {}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,10 @@ type options struct {
 	password string
 	provider string
 	pid      int
+
+	// The totp flow (totpflow.go).
+	mfaStore     string // sqlite | postgres
+	totpAccounts int
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -76,7 +80,7 @@ Flags:
 	fs.IntVar(&o.requests, "requests", 0, "flows to complete per flow kind instead of -duration (0: use -duration)")
 	fs.Float64Var(&o.rate, "rate", 0, "offer this many flows per second per flow kind, latency counted from each flow's scheduled start (0: closed loop, every user as fast as it can)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per flow (connections, caches, GC)")
-	flows := fs.String("flows", "static,ldap,sso", "flows to run: static, ldap, sso, oidc (with -url: login, sso)")
+	flows := fs.String("flows", "static,ldap,sso", "flows to run: static, ldap, sso, oidc, totp (with -url: login, sso)")
 	fs.BoolVar(&o.compare, "compare", true, "also run the pooled-vs-naive comparison (sso and ldap)")
 	fs.DurationVar(&o.compareDuration, "compare-duration", 0, "measured time per comparison run (0: half of -duration)")
 	fs.IntVar(&o.floorRounds, "floor-rounds", 1, "sso comparison: run pooled and floor alternately this many times, each for -compare-duration ÷ N, and report the median round's share of the floor (more than one when other work shares the machine)")
@@ -91,6 +95,8 @@ Flags:
 	fs.StringVar(&o.jsonFile, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the qlikgate process during -profile-flow to this file")
 	fs.StringVar(&o.profileFlow, "profile-flow", flowSSO, "the flow -cpuprofile covers")
+	fs.StringVar(&o.mfaStore, "mfa-store", "sqlite", "totp flow: where the enrolments live: sqlite (a file) or postgres (a throwaway cluster the tool starts with the installed PostgreSQL)")
+	fs.IntVar(&o.totpAccounts, "totp-accounts", 4000, "totp flow: accounts enrolled before the run; a code is accepted once per account and 30 s step, so the users rotate through them (flows/s × 30 s must stay below this)")
 	fs.StringVar(&o.url, "url", "", "measure a running qlikgate at this entry URL instead of starting one (needs -user and -password)")
 	fs.StringVar(&o.user, "user", "", "-url mode: username every virtual user signs in with")
 	fs.StringVar(&o.password, "password", "", "-url mode: its password")
@@ -136,7 +142,7 @@ func (o options) validate() error {
 	if o.floorRounds < 1 || o.floorRounds > 50 {
 		errs = append(errs, fmt.Errorf("-floor-rounds: %d must be between 1 and 50", o.floorRounds))
 	}
-	known := []string{flowStatic, flowLDAP, flowSSO, flowOIDC}
+	known := []string{flowStatic, flowLDAP, flowSSO, flowOIDC, flowTOTP}
 	if o.url != "" {
 		known = []string{flowLogin, flowSSO}
 		if o.user == "" || o.password == "" {
@@ -154,6 +160,7 @@ func (o options) validate() error {
 			errs = append(errs, fmt.Errorf("-flows: unknown flow %q (known: %s)", f, strings.Join(known, ", ")))
 		}
 	}
+	errs = append(errs, o.validateTOTP()...)
 	if !slices.Contains([]string{"auto", "require", "off"}, o.slapd) {
 		errs = append(errs, fmt.Errorf("-slapd: %q is not auto, require or off", o.slapd))
 	}

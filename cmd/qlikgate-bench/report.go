@@ -41,6 +41,7 @@ type setup struct {
 	LogLevel  string  `json:"log_level,omitempty"`
 	Security  string  `json:"security"`
 	Directory string  `json:"directory,omitempty"`
+	MFAStore  string  `json:"mfa_store,omitempty"` // the totp flow's enrolment store
 	TicketTTL string  `json:"qliksim_ticket_ttl,omitempty"`
 	Pinning   string  `json:"pinning,omitempty"` // -pin: which CPUs qlikgate and the tool ran on
 	Pinned    int     `json:"pinned_cpus,omitempty"`

@@ -22,6 +22,9 @@ func (r *report) writeTable(w io.Writer) {
 		span = fmt.Sprintf("%d flows per flow kind", s.Requests)
 	}
 	fmt.Fprintf(w, "qlikgate: %s\nQlik: %s\n", s.Module, s.Qlik)
+	if s.MFAStore != "" {
+		fmt.Fprintf(w, "mfa store: %s\n", s.MFAStore)
+	}
 	if s.Directory != "" {
 		fmt.Fprintf(w, "directory: %s\n", s.Directory)
 	}

@@ -56,7 +56,21 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	return open(ctx, db, false)
 }
 
+// The connection pool: every sign-in with a second factor reads the store
+// and most write it, so connections are kept rather than reopened (a
+// PostgreSQL connection costs a TLS and SCRAM handshake, and database/sql
+// keeps only two idle ones by default: the load tool saw 59 connections
+// opened for 120 logins), and bounded, so a burst of sign-ins cannot use
+// up the server's max_connections (100 by default) with several instances.
+const (
+	maxOpenConns    = 16
+	connMaxIdleTime = 5 * time.Minute
+)
+
 func open(ctx context.Context, db *sql.DB, sqlite bool) (*Store, error) {
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxOpenConns)
+	db.SetConnMaxIdleTime(connMaxIdleTime)
 	s := &Store{db: db, sqlite: sqlite}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()

@@ -82,7 +82,7 @@ func benchLocal(ctx context.Context, o options, rep *report, progress func(strin
 	mod.pin = pin
 	e := entrance{start: svc.site.hubURL(), hubShowsUser: true}
 	for _, flow := range o.flows {
-		if flow == flowLDAP && svc.dir == nil {
+		if (flow == flowLDAP && svc.dir == nil) || isKerberosFlow(flow) {
 			continue
 		}
 		progress("flow %s: %d virtual users, %s", flow, o.users, span(o.mainWindow()))
@@ -94,6 +94,9 @@ func benchLocal(ctx context.Context, o options, rep *report, progress func(strin
 		if prof != nil {
 			rep.Profile = prof
 		}
+	}
+	if err := benchKerberos(ctx, o, rep, dir, mod.bin, svc.site, progress); err != nil {
+		return err
 	}
 	if !o.compare {
 		return nil

@@ -143,6 +143,7 @@ func (o options) validate() error {
 		errs = append(errs, fmt.Errorf("-floor-rounds: %d must be between 1 and 50", o.floorRounds))
 	}
 	known := []string{flowStatic, flowLDAP, flowSSO, flowOIDC, flowTOTP}
+	known = append(known, kerberosFlows...) // kerberos.go: the Windows sign-in flows on the Samba AD DC
 	if o.url != "" {
 		known = []string{flowLogin, flowSSO}
 		if o.user == "" || o.password == "" {

@@ -85,7 +85,8 @@ type Samba struct {
 	conf string // smb.conf
 	tool string // samba-tool
 
-	proc *process
+	proc   *process
+	unlock func() // releases lockSamba
 }
 
 // Samba's fixed test values.
@@ -100,7 +101,9 @@ func (s *Samba) Password(name string) string { return "Passw0rd-" + name }
 // DN returns the DN of an account.
 func (s *Samba) DN(name string) string { return "CN=" + name + ",CN=Users," + s.BaseDN }
 
-// StartSamba provisions a domain in dir and starts its LDAP service.
+// StartSamba provisions a domain in dir and starts its LDAP service. It
+// first waits while another process runs one (the ports are fixed); Stop
+// lets the next one start.
 func StartSamba(dir string) (*Samba, error) {
 	if os.Geteuid() != 0 {
 		return nil, &Unavailable{Reason: "Samba AD needs root (its LDAP ports are 389 and 636)"}
@@ -113,6 +116,20 @@ func StartSamba(dir string) (*Samba, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockSamba()
+	if err != nil {
+		return nil, err
+	}
+	s, err := startSamba(dir, sambaBin, tool)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	s.unlock = unlock
+	return s, nil
+}
+
+func startSamba(dir, sambaBin, tool string) (*Samba, error) {
 	for _, port := range []string{"389", "636"} {
 		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
 			c.Close()
@@ -194,7 +211,12 @@ func (s *Samba) Stop() error {
 	if s.proc == nil {
 		return nil
 	}
-	return s.proc.stop(10 * time.Second)
+	err := s.proc.stop(10 * time.Second)
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+	return err
 }
 
 // TLSConfig trusts the server's CA.

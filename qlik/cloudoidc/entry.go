@@ -90,7 +90,7 @@ func (t *Target) parseAuthorize(ctx context.Context, q url.Values) (*oidc.AuthRe
 			return nil, fmt.Errorf("parameter %s is not supported", k)
 		}
 	}
-	for _, k := range authorizeKeys {
+	for _, k := range slices.Concat(authorizeKeys, []string{"prompt", "max_age"}) {
 		if len(q[k]) > 1 {
 			return nil, fmt.Errorf("parameter %s is repeated", k)
 		}

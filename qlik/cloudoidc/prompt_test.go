@@ -43,6 +43,8 @@ func TestPromptAndMaxAge(t *testing.T) {
 			noLogin: testCallback + "?error=login_required&error_description=no+qlikgate+sign-in+to+answer+prompt%3Dnone"},
 		{name: "none with another value", set: url.Values{"prompt": {"none login"}}, refused: "prompt"},
 		{name: "none to an unregistered redirect_uri", set: url.Values{"prompt": {"none"}, "redirect_uri": {"https://evil.example/cb"}}, refused: "redirect_uri"},
+		{name: "repeated prompt", set: url.Values{"prompt": {"login", "none"}}, refused: "prompt is repeated"},
+		{name: "repeated max_age", set: url.Values{"max_age": {"0", "3600"}}, refused: "max_age is repeated"},
 		{name: "negative max_age", set: url.Values{"max_age": {"-1"}}, refused: "decode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/qlikgate/qlikgate/internal/keyerr"
 	"github.com/qlikgate/qlikgate/internal/kind"
@@ -32,6 +33,19 @@ type Entry struct {
 	// spending one more of Qlik's five). The web layer fills it in from the
 	// browser's qlikgate session; it is never part of a pending entry.
 	Kept string `json:"-"`
+	// MaxAge, when not nil, is how old a qlikgate sign-in may be for single
+	// sign-on to answer this entry: with an older one (with 0, any) the
+	// browser gets the login page and signs in anew (OIDC's prompt=login
+	// and max_age). Not part of a pending entry: the sign-in that answers
+	// a pending entry is the new one.
+	MaxAge *time.Duration `json:"-"`
+	// NoLogin, when not empty, is where the browser is sent instead of the
+	// login page when the entry cannot be answered without the user: not
+	// signed in, a sign-in older than MaxAge, or one that still owes a
+	// second factor (OIDC's prompt=none, whose error response goes to the
+	// client's registered redirect URI). A target sets it only to an
+	// address its configuration lists.
+	NoLogin string `json:"-"`
 }
 
 // User is the Qlik-side view of an authenticated identity.
@@ -42,6 +56,9 @@ type User struct {
 	Email      string
 	Groups     []string
 	Attributes map[string][]string
+	// AuthTime is when the user signed in to qlikgate (zero when not
+	// known): a single sign-on hand-off is not a new authentication.
+	AuthTime time.Time
 }
 
 // Handoff is what the browser must receive to land in Qlik.

@@ -57,7 +57,23 @@ func (s *Server) handleEntry(c echo.Context) error {
 	}
 	sess, st := s.sessions.load(c.Request())
 	now := s.now()
-	if st.User != nil {
+	signedIn := st.User != nil && !tooOld(entry.MaxAge, st.AuthAt, now)
+	if entry.NoLogin != "" && (!signedIn || st.Owes != "") {
+		// The client asked for no login page: it gets its error answer,
+		// and a sign-in that owes a factor gets nothing more than that.
+		s.log.InfoContext(c.Request().Context(), "entry allows no login page and the browser has no usable sign-in",
+			audit.Key, audit.LoginRequired, "target", t.ID())
+		if st.touched {
+			s.saveSession(c, sess, st)
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.Redirect(http.StatusFound, entry.NoLogin)
+	}
+	if st.User != nil && !signedIn {
+		s.log.InfoContext(c.Request().Context(), "entry asks for a newer sign-in: showing the login page",
+			audit.Key, audit.Reauthenticate, "target", t.ID(), "user", st.User.UserID, "signed_in_s", now.Unix()-st.AuthAt)
+	}
+	if signedIn {
 		// Checked before the loop counter: a refusal sends nobody back to
 		// Qlik, so reloading the 403 page is no redirect loop.
 		if st.Owes == "" { // a sign-in that owes a factor gets no access decision yet
@@ -80,6 +96,15 @@ func (s *Server) handleEntry(c echo.Context) error {
 	}
 	flowID := st.addFlow(t.ID(), entry, now).ID
 	return s.showLoginOrNegotiate(c, sess, st, flowID)
+}
+
+// tooOld says whether a sign-in made at authAt (Unix seconds) is older
+// than maxAge allows; a maxAge of 0 allows none (OIDC's prompt=login).
+func tooOld(maxAge *time.Duration, authAt int64, now time.Time) bool {
+	if maxAge == nil {
+		return false
+	}
+	return *maxAge <= 0 || now.Sub(time.Unix(authAt, 0)) > *maxAge
 }
 
 // handleLoginPage shows the login page for a pending entry (?flow=) or for
@@ -374,6 +399,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 		return err
 	}
 	u := qlikUser(*st.User)
+	u.AuthTime = time.Unix(st.AuthAt, 0)
 	start := time.Now()
 	e.Kept = st.Kept[t.ID()]
 	h, err := t.Login(c.Request().Context(), u, e)

@@ -336,9 +336,14 @@ func (s *sessionStore) clear(w http.ResponseWriter, r *http.Request, sess *sessi
 
 // login rotates the session identifiers and records the user.
 func (st *state) login(id providers.Identity, now time.Time) {
+	// The same user signing in again over a live sign-in (an entry that
+	// asked for a newer one) keeps the targets logout must end.
+	if st.User == nil || st.User.Directory != id.Directory || st.User.UserID != id.UserID {
+		st.Targets = nil
+	}
 	st.SID, st.CSRF = randomID(), randomID()
 	st.User, st.AuthAt, st.SeenAt = &id, now.Unix(), now.Unix()
-	st.Targets, st.Owes, st.Factors = nil, "", nil
+	st.Owes, st.Factors = "", nil
 	st.PasswordLogin = nil
 	st.touched = true
 }

@@ -39,7 +39,14 @@ const (
 	HandoffFailed = "handoff_failed"
 	BadEntry      = "bad_entry" // Qlik's entry parameters were refused
 	RedirectLoop  = "redirect_loop"
-	AccessDenied  = "access_denied" // a target's access rules keep the user out; with rule
+	// LoginRequired is an entry that allows no login page (OIDC's
+	// prompt=none) answered with an error because the browser has no
+	// usable sign-in; Reauthenticate is one whose sign-in is too old
+	// (prompt=login, max_age), so the login page is shown to a signed-in
+	// browser.
+	LoginRequired  = "login_required"
+	Reauthenticate = "reauthenticate"
+	AccessDenied   = "access_denied" // a target's access rules keep the user out; with rule
 	// TicketIssued, TicketFailed (with cause) and TicketThrottled are the
 	// mashup ticket endpoint's (POST /t/{id}/ticket); the ticket itself
 	// is never logged.

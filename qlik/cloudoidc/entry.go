@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -53,8 +54,30 @@ func (t *Target) ParseEntry(q url.Values) (qlik.Entry, error) {
 			kept.Set(k, v)
 		}
 	}
-	return qlik.Entry{ReturnTo: kept.Encode()}, nil
+	e := qlik.Entry{ReturnTo: kept.Encode()}
+	// prompt=login is max_age=0 (the library's reading); consent and
+	// select_account ask for screens qlikgate does not have and change
+	// nothing.
+	maxAge, _ := op.ValidateAuthReqPrompt(ar.Prompt, ar.MaxAge) // checked in parseAuthorize
+	if maxAge != nil && *maxAge <= maxMaxAge {
+		d := time.Duration(*maxAge) * time.Second
+		e.MaxAge = &d
+	}
+	if slices.Contains(ar.Prompt, oidc.PromptNone) {
+		oe := oidc.ErrLoginRequired().WithDescription("no qlikgate sign-in to answer prompt=none")
+		oe.State = ar.State
+		// ar.RedirectURI is one the client registered (parseAuthorize).
+		e.NoLogin, err = op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, oe, t.provider.Encoder())
+		if err != nil {
+			return qlik.Entry{}, fmt.Errorf("cloud-oidc %s: prompt=none error response: %w", t.id, err)
+		}
+	}
+	return e, nil
 }
+
+// maxMaxAge bounds max_age (seconds) so that it fits a time.Duration; a
+// larger one is no bound at all.
+const maxMaxAge = 100 * 365 * 24 * 3600
 
 // parseAuthorize decodes and checks an authorization request with the
 // library's validation, plus the rules of this provider.
@@ -67,7 +90,7 @@ func (t *Target) parseAuthorize(ctx context.Context, q url.Values) (*oidc.AuthRe
 			return nil, fmt.Errorf("parameter %s is not supported", k)
 		}
 	}
-	for _, k := range authorizeKeys {
+	for _, k := range slices.Concat(authorizeKeys, []string{"prompt", "max_age"}) {
 		if len(q[k]) > 1 {
 			return nil, fmt.Errorf("parameter %s is repeated", k)
 		}
@@ -97,6 +120,9 @@ func (t *Target) parseAuthorize(ctx context.Context, q url.Values) (*oidc.AuthRe
 	}
 	if _, err := op.ValidateAuthRequestClient(ctx, ar, cl, t.provider.IDTokenHintVerifier(ctx)); err != nil {
 		return nil, fmt.Errorf("redirect_uri %q: %v", clip(ar.RedirectURI), describe(err))
+	}
+	if _, err := op.ValidateAuthReqPrompt(ar.Prompt, ar.MaxAge); err != nil {
+		return nil, fmt.Errorf("prompt %q: %v", clip(strings.Join(ar.Prompt, " ")), describe(err))
 	}
 	if !slices.Contains(ar.Scopes, oidc.ScopeOpenID) {
 		return nil, errors.New("scope lacks openid")
@@ -138,6 +164,16 @@ func clip(s string) string {
 	return s
 }
 
+// authTime is the ID token's auth_time: when the user signed in to
+// qlikgate, not when single sign-on issued this code; now when the web
+// layer did not say (or a clock step put it in the future).
+func authTime(signedIn, now time.Time) time.Time {
+	if signedIn.IsZero() || signedIn.After(now) {
+		return now
+	}
+	return signedIn
+}
+
 // Login answers the authorization request the entry kept: a code bound to
 // the client, the redirect URI, the nonce and the PKCE challenge, valid
 // CodeLifetime and usable once, sent to the registered redirect URI with
@@ -169,7 +205,7 @@ func (t *Target) Login(ctx context.Context, u qlik.User, e qlik.Entry) (qlik.Han
 	g := &grant{
 		ID: rand.Text(), ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, State: ar.State, Nonce: ar.Nonce,
 		Scopes: ar.Scopes, Challenge: ar.CodeChallenge, Method: string(ar.CodeChallengeMethod),
-		ResponseMode: string(ar.ResponseMode), Subject: t.subject(u), AuthTime: now,
+		ResponseMode: string(ar.ResponseMode), Subject: t.subject(u), AuthTime: authTime(u.AuthTime, now),
 		Name: name, Email: u.Email, Groups: slices.Clone(u.Groups),
 	}
 	code := rand.Text()

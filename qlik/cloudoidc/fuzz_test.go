@@ -3,6 +3,7 @@ package cloudoidc
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,8 @@ func FuzzParseEntry(f *testing.F) {
 		"client_id=qlik-cloud&redirect_uri=https://evil.example/&response_type=code&scope=openid",
 		"client_id=qlik-cloud&client_id=x&redirect_uri=" + url.QueryEscape(testCallback) + "&response_type=code&scope=openid&state=%00%ff",
 		"response_type=code%20id_token&scope=openid%20offline_access&prompt=none&max_age=0&id_token_hint=x",
+		authorizeQuery(func(q url.Values) { q.Set("prompt", "none") }).Encode(),
+		authorizeQuery(func(q url.Values) { q.Set("prompt", "consent login"); q.Set("max_age", "30") }).Encode(),
 	} {
 		f.Add(q)
 	}
@@ -41,6 +44,29 @@ func FuzzParseEntry(f *testing.F) {
 		}
 		if c := q.Get("code_challenge"); c != "" && q.Get("code_challenge_method") != "S256" {
 			t.Fatalf("accepted PKCE method %q", q.Get("code_challenge_method"))
+		}
+		if len(q["prompt"]) > 1 || len(q["max_age"]) > 1 {
+			t.Fatalf("accepted a repeated prompt or max_age: %q", raw)
+		}
+		prompts := strings.Split(q.Get("prompt"), " ") // as the library splits it
+		if (e.NoLogin != "") != slices.Contains(prompts, "none") {
+			t.Fatalf("prompt %q gave NoLogin %q", q.Get("prompt"), e.NoLogin)
+		}
+		if e.NoLogin != "" {
+			n, err := url.Parse(e.NoLogin)
+			if err != nil || n.Scheme+"://"+n.Host+n.Path != testCallback || n.Fragment != "" || n.User != nil {
+				t.Fatalf("prompt=none answer %q is not at the registered URI", e.NoLogin)
+			}
+			nq := n.Query()
+			if nq.Get("error") != "login_required" || nq.Has("code") {
+				t.Fatalf("prompt=none answer %q", e.NoLogin)
+			}
+			if want := q.Get("state"); nq.Get("state") != want || (want == "" && nq.Has("state")) {
+				t.Fatalf("prompt=none answer state %q, want %q", nq.Get("state"), want)
+			}
+		}
+		if slices.Contains(prompts, "login") && (e.MaxAge == nil || *e.MaxAge != 0) {
+			t.Fatalf("prompt %q gave MaxAge %v", q.Get("prompt"), e.MaxAge)
 		}
 		h, err := fx.t.Login(context.Background(), alice, e)
 		if err != nil {

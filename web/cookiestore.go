@@ -105,8 +105,9 @@ func (s *sealedCookies) Get(r *http.Request, name string) (*sessions.Session, er
 // too, with the error, as gorilla's CookieStore does.
 func (s *sealedCookies) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
-	opts := s.options
-	sess.Options, sess.IsNew = &opts, true
+	// Into the Options NewSession made: each session still has its own
+	// copy, without a second allocation for it.
+	*sess.Options, sess.IsNew = s.options, true
 	c, err := r.Cookie(name)
 	if err != nil {
 		return sess, nil

@@ -25,6 +25,9 @@ type requestLog struct {
 	// line, not two.
 	msg   string
 	attrs []slog.Attr
+	// buf holds attrs and then the closing line's own attributes: the
+	// requestLog is allocated anyway, two slices per request need not be.
+	buf [10]slog.Attr
 }
 
 // logger returns the request's logger. Log with the request's context
@@ -48,7 +51,8 @@ func (s *Server) logger(c echo.Context) *slog.Logger {
 // serves most, costs one log line.
 func closingEvent(c echo.Context, msg string, attrs ...slog.Attr) {
 	if rl, ok := c.Get(logKey).(*requestLog); ok {
-		rl.msg, rl.attrs = msg, attrs
+		// Copied, not kept: the caller's slice can then stay on its stack.
+		rl.msg, rl.attrs = msg, append(rl.buf[:0], attrs...)
 	}
 }
 
@@ -80,12 +84,11 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			return nil
 		}
 		// request_id and remote_ip come from ctx, like every other line's.
-		msg, attrs := rl.msg, make([]slog.Attr, 0, 5+len(rl.attrs))
+		msg, attrs := rl.msg, rl.attrs
 		if msg == "" {
 			msg = "request"
-			attrs = append(attrs, slog.String(audit.Key, audit.HTTPRequest))
+			attrs = append(rl.buf[:0], slog.String(audit.Key, audit.HTTPRequest))
 		}
-		attrs = append(attrs, rl.attrs...)
 		attrs = append(attrs,
 			// Both are the client's choice, up to the 1 MB a request line
 			// may take: a log line keeps enough to recognise them.

@@ -81,8 +81,15 @@ func newRevocationList(persist bool) *revocationList {
 
 // revocationKey is what the list keys a session id by.
 func revocationKey(sid string) string {
-	h := sha256.Sum256([]byte("qlikgate revoked session\x00" + sid))
-	return base64.RawURLEncoding.EncodeToString(h[:])
+	return string(appendRevocationKey(nil, sid))
+}
+
+// appendRevocationKey appends sid's revocationKey to dst. revoked, which
+// every request with a session calls, keeps it on its stack.
+func appendRevocationKey(dst []byte, sid string) []byte {
+	var in [96]byte
+	h := sha256.Sum256(append(append(in[:0], "qlikgate revoked session\x00"...), sid...))
+	return base64.RawURLEncoding.AppendEncode(dst, h[:])
 }
 
 // use applies a (new) session configuration. With the cookie store and
@@ -176,9 +183,11 @@ func (l *revocationList) flush(mine uint64) error {
 }
 
 func (l *revocationList) revoked(sid string) bool {
+	var kb [64]byte
+	k := appendRevocationKey(kb[:0], sid) // hashed before the lock, not under it
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, ok := l.entries[revocationKey(sid)]
+	_, ok := l.entries[string(k)]
 	return ok
 }
 

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -310,5 +312,21 @@ func TestRevocationsBounded(t *testing.T) {
 	}
 	if len(l.entries) != maxRevocations || !l.revoked("new") || l.revoked("0") || !l.revoked("1") {
 		t.Errorf("%d entries; new %v, soonest %v, next %v", len(l.entries), l.revoked("new"), l.revoked("0"), l.revoked("1"))
+	}
+}
+
+// TestRevocationKeyUnchanged pins the key's form: revocation files written
+// before revoked hashed into a stack buffer must still match.
+func TestRevocationKeyUnchanged(t *testing.T) {
+	for _, sid := range []string{"", "e", strings.Repeat("s", 43), strings.Repeat("long", 40)} {
+		h := sha256.Sum256([]byte("qlikgate revoked session\x00" + sid))
+		want := base64.RawURLEncoding.EncodeToString(h[:])
+		if got := revocationKey(sid); got != want {
+			t.Errorf("revocationKey(%q) = %q, want %q", sid, got, want)
+		}
+		l := &revocationList{entries: map[string]revocation{want: {}}}
+		if !l.revoked(sid) {
+			t.Errorf("revoked(%q) = false for an entry under its key", sid)
+		}
 	}
 }

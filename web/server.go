@@ -226,6 +226,21 @@ func isLoopback(host string) bool {
 // Handler returns the HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.echo }
 
+// chainOnce composes the server's middleware into one chain when the
+// server starts. Echo wraps the handler in every e.Use middleware anew on
+// each request (a closure per middleware per request, on the hand-off's
+// hot path); the chain built here runs the same middleware in the same
+// order and ends in the handler the router chose for the request
+// (c.Handler(), which is the next Echo passes). It must be the only e.Use
+// and there must be no e.Pre: any other middleware would be skipped.
+func chainOnce(mws ...echo.MiddlewareFunc) echo.MiddlewareFunc {
+	h := func(c echo.Context) error { return c.Handler()(c) }
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
+}
+
 func (s *Server) routes() (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -245,7 +260,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 	}
 	// The headers come first: every later middleware may end the request
 	// (413 from BodyLimit, the panic page), and its answer needs them too.
-	e.Use(
+	e.Use(chainOnce(
 		securityHeaders(s.cfg.Server.TLS.CertFile != "", s.cfg.Server.FrameAncestors),
 		requestIDs(proxies),
 		s.logRequests,
@@ -253,7 +268,7 @@ func (s *Server) routes() (*echo.Echo, error) {
 		middleware.BodyLimit("64K"),
 		// Not g.Use: a group's middleware turns 405 answers into 404.
 		windowFlowOpener,
-	)
+	))
 	// Routes live under public_url's path, so a reverse proxy passes paths
 	// through unchanged and every link qlikgate builds stays valid.
 	g := e.Group(strings.TrimSuffix(s.base, "/"))

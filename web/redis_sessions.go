@@ -83,7 +83,10 @@ func (s *redisSessions) New(r *http.Request, name string) (*sessions.Session, er
 	if !ok {
 		return sess, nil
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	// Not cancelled with the request: a client that hangs up at once must
+	// get the same treatment as one that waits (the attempt it sent is
+	// judged and counted, not dropped half way as "not signed in").
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout)
 	defer cancel()
 	data, err := s.client.Get(ctx, s.prefix+id).Bytes()
 	switch {
@@ -100,7 +103,9 @@ func (s *redisSessions) New(r *http.Request, name string) (*sessions.Session, er
 // Save writes the session with a time to live of Options.MaxAge, or
 // deletes it when MaxAge ≤ 0, and sets the cookie.
 func (s *redisSessions) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	// Not cancelled with the request either: a rotation must delete the
+	// retired id and a sign-out its session even when the client is gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout)
 	defer cancel()
 	retired, _ := sess.Values[retiredID{}].(string)
 	delete(sess.Values, retiredID{})

@@ -182,7 +182,8 @@ providers:
 func TestDemo(t *testing.T) {
 	r := start(t, "demo", "-listen", "127.0.0.1:0", "-hub", "127.0.0.1:0", "-qps", "127.0.0.1:0")
 	hubRe := regexp.MustCompile(`Simulated Qlik Sense hub:\s+(\S+)`)
-	r.waitFor(t, "the banner", func() bool { return hubRe.MatchString(r.stdout.String()) })
+	// The banner is written in several pieces: wait for its last line.
+	r.waitFor(t, "the banner", func() bool { return strings.Contains(r.stdout.String(), "Ctrl-C") })
 	hubURL := hubRe.FindStringSubmatch(r.stdout.String())[1]
 	if !strings.Contains(hubURL, "hub") {
 		t.Fatalf("hub URL %q", hubURL)

@@ -86,10 +86,19 @@ func startPGCluster(ctx context.Context, parent string) (*pgCluster, error) {
 
 func (c *pgCluster) run(ctx context.Context, name string, args ...string) error {
 	full := append(append(append([]string{}, c.as...), filepath.Join(c.bin, name)), args...)
-	if out, err := exec.CommandContext(ctx, full[0], full[1:]...).CombinedOutput(); err != nil {
+	if out, err := c.command(ctx, full).CombinedOutput(); err != nil {
 		return fmt.Errorf("PostgreSQL %s: %v\n%s", name, err, out)
 	}
 	return nil
+}
+
+// command runs in the cluster's directory: run as postgres, a program
+// started in a directory postgres may not enter (a checkout under a 0700
+// temporary directory, as CI's) warns on stderr first.
+func (c *pgCluster) command(ctx context.Context, full []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
+	cmd.Dir = c.dir
+	return cmd
 }
 
 // sessions is how many connections the database has had since the
@@ -98,9 +107,12 @@ func (c *pgCluster) run(ctx context.Context, name string, args ...string) error 
 func (c *pgCluster) sessions(ctx context.Context) (int, error) {
 	full := append(append([]string{}, c.as...), filepath.Join(c.bin, "psql"), "-h", c.dir, "-p", c.port, "-U", "postgres", "-qAtc",
 		"SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'")
-	out, err := exec.CommandContext(ctx, full[0], full[1:]...).CombinedOutput()
+	cmd := c.command(ctx, full)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output() // the number alone: warnings go to stderr
 	if err != nil {
-		return 0, fmt.Errorf("psql: %v: %s", err, out)
+		return 0, fmt.Errorf("psql: %v: %s", err, stderr.String())
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
 	if err != nil {

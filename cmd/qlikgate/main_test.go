@@ -180,7 +180,7 @@ providers:
 }
 
 func TestDemo(t *testing.T) {
-	r := start(t, "demo", "-listen", "127.0.0.1:0", "-hub", "127.0.0.1:0", "-qps", "127.0.0.1:0")
+	r := start(t, append([]string{"demo"}, allFreePorts...)...)
 	hubRe := regexp.MustCompile(`Simulated Qlik Sense hub:\s+(\S+)`)
 	// The banner is written in several pieces: wait for its last line.
 	r.waitFor(t, "the banner", func() bool { return strings.Contains(r.stdout.String(), "Ctrl-C") })

@@ -40,8 +40,8 @@ type demoSims struct {
 
 // startDemoSims starts every simulator. On error, those already started
 // are stopped.
-func startDemoSims(a Addrs, publicURL string, log *slog.Logger) (s *demoSims, err error) {
-	s = &demoSims{}
+func startDemoSims(a Addrs, publicURL string, log *slog.Logger) (_ *demoSims, err error) {
+	s := &demoSims{} // not the named result: an error return sets that to nil
 	defer func() {
 		if err != nil {
 			s.Close()

@@ -75,6 +75,26 @@ func loginFlow(name string, e entrance, who func(i int) signIn) flowSpec {
 	}}
 }
 
+// signedInBrowser is a new browser after one full login of s (not
+// measured): the entry URL, qlikgate's base path and its session cookie,
+// which the single sign-on flows present at every iteration.
+func signedInBrowser(ctx context.Context, e entrance, s signIn) (b *browser, entry, base string, signedIn *http.Cookie, err error) {
+	if b, err = newBrowser(e.moduleURL); err != nil {
+		return nil, "", "", nil, err
+	}
+	entry, base, _, err = fullLogin(ctx, b, e, s)
+	if err != nil {
+		b.close()
+		return nil, "", "", nil, fmt.Errorf("first login of %s: %w", s.name, err)
+	}
+	c := b.cookie(e.moduleURL, sessionCookie)
+	if c == nil {
+		b.close()
+		return nil, "", "", nil, fmt.Errorf("first login of %s: qlikgate set no %q cookie", s.name, sessionCookie)
+	}
+	return b, entry, base, &http.Cookie{Name: c.Name, Value: c.Value, Path: base}, nil
+}
+
 // ssoFlow is the single sign-on hand-off: each virtual user signs in once
 // (not measured), then repeatedly comes back to qlikgate's entry URL, as a
 // browser does when its Qlik session has ended, and is handed over to Qlik
@@ -88,22 +108,11 @@ func loginFlow(name string, e entrance, who func(i int) signIn) flowSpec {
 // keeps every targetId for ten minutes).
 func ssoFlow(e entrance, who func(i int) signIn) flowSpec {
 	return flowSpec{name: flowSSO, prepare: func(ctx context.Context, i int) (*virtualUser, error) {
-		b, err := newBrowser(e.moduleURL)
+		s := who(i)
+		b, entry, base, signedIn, err := signedInBrowser(ctx, e, s)
 		if err != nil {
 			return nil, err
 		}
-		s := who(i)
-		entry, base, _, err := fullLogin(ctx, b, e, s)
-		if err != nil {
-			b.close()
-			return nil, fmt.Errorf("first login of %s: %w", s.name, err)
-		}
-		c := b.cookie(e.moduleURL, sessionCookie)
-		if c == nil {
-			b.close()
-			return nil, fmt.Errorf("first login of %s: qlikgate set no %q cookie", s.name, sessionCookie)
-		}
-		signedIn := &http.Cookie{Name: c.Name, Value: c.Value, Path: base}
 		if e.floor {
 			// Only the floor cookie travels, not the session cookie;
 			// the emptied jar gets the hub's cookie back at the first

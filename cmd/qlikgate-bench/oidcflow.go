@@ -67,22 +67,11 @@ func oidcTargetConfig(dir string) (string, error) {
 // no redirect-loop counter.
 func oidcFlow(e entrance, who func(i int) signIn) flowSpec {
 	return flowSpec{name: flowOIDC, prepare: func(ctx context.Context, i int) (*virtualUser, error) {
-		b, err := newBrowser(e.moduleURL)
+		s := who(i)
+		b, _, base, signedIn, err := signedInBrowser(ctx, e, s)
 		if err != nil {
 			return nil, err
 		}
-		s := who(i)
-		_, base, _, err := fullLogin(ctx, b, e, s)
-		if err != nil {
-			b.close()
-			return nil, fmt.Errorf("first login of %s: %w", s.name, err)
-		}
-		c := b.cookie(e.moduleURL, sessionCookie)
-		if c == nil {
-			b.close()
-			return nil, fmt.Errorf("first login of %s: qlikgate set no %q cookie", s.name, sessionCookie)
-		}
-		signedIn := &http.Cookie{Name: c.Name, Value: c.Value, Path: base}
 		noCounter := &http.Cookie{Name: loopCookie, Path: base, MaxAge: -1}
 		// The tenant's server: its own connections, no cookies.
 		tenant := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}, Timeout: 30 * time.Second}

@@ -426,18 +426,11 @@ func adPassword(pw string) string {
 // kerberos adds olga outside CN=Users, exports the service keytab and
 // writes the clients' krb5.conf.
 func (s *Samba) kerberos() error {
-	tc, err := tlsConfigFor(s.CAFile)
+	c, err := s.adminConn()
 	if err != nil {
 		return err
 	}
-	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
-	if err != nil {
-		return fmt.Errorf("ldaptest: %w", err)
-	}
 	defer c.Close()
-	if err := c.Bind("Administrator@"+s.Realm, sambaAdminPass); err != nil {
-		return fmt.Errorf("ldaptest: bind as Administrator: %w", err)
-	}
 	ou := "OU=Elsewhere," + s.BaseDN
 	req := ldap.NewAddRequest(ou, nil)
 	req.Attribute("objectClass", []string{"organizationalUnit"})
@@ -490,18 +483,11 @@ func (s *Samba) ExportKeytab(file, principal string) error {
 
 // SetDisabled disables or enables an account (userAccountControl 514/512).
 func (s *Samba) SetDisabled(name string, disabled bool) error {
-	tc, err := tlsConfigFor(s.CAFile)
+	c, err := s.adminConn()
 	if err != nil {
 		return err
 	}
-	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
-	if err != nil {
-		return fmt.Errorf("ldaptest: %w", err)
-	}
 	defer c.Close()
-	if err := c.Bind("Administrator@"+s.Realm, sambaAdminPass); err != nil {
-		return fmt.Errorf("ldaptest: bind as Administrator: %w", err)
-	}
 	uac := "512"
 	if disabled {
 		uac = "514"

@@ -11,18 +11,11 @@ import (
 // AppUsers: many distinct users for load runs (qlikgate-bench), where the
 // fixture's own accounts are too few and each have a special state.
 func (s *Samba) AddUsers(names ...string) error {
-	tc, err := tlsConfigFor(s.CAFile)
+	c, err := s.adminConn()
 	if err != nil {
 		return err
 	}
-	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
-	if err != nil {
-		return fmt.Errorf("ldaptest: %w", err)
-	}
 	defer c.Close()
-	if err := c.Bind("Administrator@"+s.Realm, sambaAdminPass); err != nil {
-		return fmt.Errorf("ldaptest: bind as Administrator: %w", err)
-	}
 	group := ldap.NewModifyRequest("CN=AppUsers,CN=Users,"+s.BaseDN, nil)
 	for _, name := range names {
 		req := ldap.NewAddRequest(s.DN(name), nil)
@@ -50,4 +43,22 @@ func (s *Samba) PID() int {
 		return 0
 	}
 	return s.proc.cmd.Process.Pid
+}
+
+// adminConn is an LDAPS connection to the DC bound as Administrator, for
+// the fixture's own changes to the directory.
+func (s *Samba) adminConn() (*ldap.Conn, error) {
+	tc, err := tlsConfigFor(s.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(tc))
+	if err != nil {
+		return nil, fmt.Errorf("ldaptest: %w", err)
+	}
+	if err := c.Bind("Administrator@"+s.Realm, sambaAdminPass); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("ldaptest: bind as Administrator: %w", err)
+	}
+	return c, nil
 }

@@ -1,15 +1,14 @@
 package mfa
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/qlikgate/qlikgate/internal/sealkey"
 )
 
 // Sealer encrypts TOTP secrets at rest with AES-256-GCM under keys derived
@@ -34,17 +33,9 @@ func NewSealer(secret string, previous []string) (*Sealer, error) {
 			}
 			return nil, fmt.Errorf("previous_secrets[%d]: %d bytes is too short: use at least 32", i-1, len(sec))
 		}
-		k, err := hkdf.Key(sha256.New, []byte(sec), nil, "qlikgate mfa secret encryption v1", 32)
+		aead, err := sealkey.AEAD(sec, "qlikgate mfa secret encryption v1")
 		if err != nil {
-			return nil, fmt.Errorf("mfa: derive key: %w", err)
-		}
-		block, err := aes.NewCipher(k)
-		if err != nil {
-			return nil, fmt.Errorf("mfa: cipher: %w", err)
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, fmt.Errorf("mfa: GCM: %w", err)
+			return nil, fmt.Errorf("mfa: %w", err)
 		}
 		s.keys = append(s.keys, aead)
 	}

@@ -1,11 +1,8 @@
 package web
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+	"github.com/qlikgate/qlikgate/internal/sealkey"
 )
 
 // sealedCookies keeps the session state in the cookie itself, sealed with
@@ -72,17 +70,9 @@ var (
 func newSealedCookies(secrets []string, keyPairs [][]byte, options sessions.Options) (*sealedCookies, error) {
 	s := &sealedCookies{options: options}
 	for _, secret := range secrets {
-		key, err := hkdf.Key(sha256.New, []byte(secret), nil, "qlikgate session cookie v2 aes-256-gcm", 32)
+		aead, err := sealkey.AEAD(secret, "qlikgate session cookie v2 aes-256-gcm")
 		if err != nil {
-			return nil, fmt.Errorf("session: derive cookie key: %w", err)
-		}
-		block, err := aes.NewCipher(key)
-		if err != nil {
-			return nil, fmt.Errorf("session: cookie cipher: %w", err)
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, fmt.Errorf("session: cookie cipher: %w", err)
+			return nil, fmt.Errorf("session: cookie key: %w", err)
 		}
 		s.aeads = append(s.aeads, aead)
 	}

@@ -178,6 +178,14 @@ func newStack(t testing.TB, opts ...option) *stack {
 	for _, f := range su.target {
 		targets = append(targets, f(t, wc.Server.PublicURL, log))
 	}
+	// The test owns the targets, as main does: closed before the simulator
+	// (cleanups run last first), so background work such as sense-session's
+	// retries stops before the test ends and logs nothing after it.
+	for _, tg := range targets {
+		if c, ok := tg.(io.Closer); ok {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}
 	srv, err := web.New(web.Options{
 		Config:        wc,
 		Providers:     provs,

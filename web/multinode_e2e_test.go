@@ -83,6 +83,11 @@ func newSiteStack(t *testing.T, so qliksim.SiteOptions, st siteTarget) *siteStac
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed before the site (cleanups run last first): sense-session's
+	// background retries stop, and log nothing after the test.
+	if c, ok := target.(io.Closer); ok {
+		t.Cleanup(func() { _ = c.Close() })
+	}
 	srv, err := web.New(web.Options{
 		Config:        wc,
 		Providers:     []web.Provider{{Common: providers.Common{ID: "local", Kind: "static", Label: "Local", Directory: "CORP"}, Impl: prov}},

@@ -158,6 +158,10 @@ type retrier struct {
 	mu      sync.Mutex
 	pending map[string]map[*retry]bool // per user key
 	n       int
+	closed  bool
+	// running counts the retry goroutines, so Close can wait for them:
+	// a target that is closed logs nothing and calls no node after.
+	running sync.WaitGroup
 }
 
 type retry struct {
@@ -180,6 +184,11 @@ func (t *SessionTarget) retryLater(n *node, u qlik.User, req sessionRequest) {
 	rt := &retry{id: req.SessionId, cancel: cancel}
 	key := userKey(u)
 	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		cancel()
+		return
+	}
 	if r.n >= r.max {
 		r.mu.Unlock()
 		cancel()
@@ -191,8 +200,10 @@ func (t *SessionTarget) retryLater(n *node, u qlik.User, req sessionRequest) {
 		r.pending[key] = map[*retry]bool{}
 	}
 	r.pending[key][rt] = true
+	r.running.Add(1)
 	r.mu.Unlock()
 	go func() {
+		defer r.running.Done()
 		defer func() {
 			cancel()
 			r.mu.Lock()
@@ -236,16 +247,20 @@ func (t *SessionTarget) cancelRetries(u qlik.User, id string) {
 }
 
 // Close stops the waiting retries (at shutdown or when a reload replaces
-// the target): they belong to the configuration that made them.
+// the target): they belong to the configuration that made them. It
+// returns once they have stopped, so nothing of the old configuration
+// calls a node or logs after it.
 func (t *SessionTarget) Close() error {
 	r := t.retries
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.closed = true
 	for _, rts := range r.pending {
 		for rt := range rts {
 			rt.cancel()
 		}
 	}
+	r.mu.Unlock()
+	r.running.Wait()
 	return nil
 }
 

@@ -97,6 +97,38 @@ func TestLogoutCancelsRetries(t *testing.T) {
 	}
 }
 
+// TestCloseWaitsForRetries: once Close returns, no retry of the closed
+// target calls a node: a reload's old target must not bring a session
+// back, nor log, after the new one took over.
+func TestCloseWaitsForRetries(t *testing.T) {
+	site, tgt := siteSessionTarget(t, 2)
+	tgt.retries.delays = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}
+	site.Node(1).SetFailing(true)
+	if _, err := tgt.Login(context.Background(), alice, qlik.Entry{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tgt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tgt.retries.mu.Lock()
+	waiting := tgt.retries.n
+	tgt.retries.mu.Unlock()
+	if waiting != 0 {
+		t.Fatalf("%d retries still run after Close returned", waiting)
+	}
+	site.Node(1).SetFailing(false)
+	// A hand-off after Close schedules no retry either.
+	site.Node(1).SetFailing(true)
+	if _, err := tgt.Login(context.Background(), alice, qlik.Entry{}); err != nil {
+		t.Fatal(err)
+	}
+	site.Node(1).SetFailing(false)
+	time.Sleep(50 * time.Millisecond)
+	if got := site.UserSessions(alice.Directory, alice.UserID); got[1] != 0 {
+		t.Errorf("node 2 holds %d sessions: a retry ran after Close", got[1])
+	}
+}
+
 // TestNamedNodeMustAccept: when Qlik named the node, the hand-off fails
 // if that node refused, even though another accepted, and the other is
 // cleaned up so no orphan counts against the limit.

@@ -289,15 +289,9 @@ func (p *Provider) kerberosUser(ctx context.Context, name string) (providers.Ide
 	defer cancel()
 	var id providers.Identity
 	err := p.search.run(ctx, func(c *conn) error {
-		entry, err := p.findKerberosUser(ctx, c, name)
+		entry, err := p.findUsableUser(ctx, c, name, "kerberos ticket")
 		if err != nil {
 			return err
-		}
-		if p.cfg.ActiveDirectory {
-			if f := accountState(entry); f != nil {
-				p.log.InfoContext(ctx, "ldap: kerberos ticket of a refused account", "dn", entry.DN, "reason", f.Reason)
-				return f
-			}
 		}
 		id, err = p.identity(ctx, c, entry)
 		return err
@@ -308,14 +302,28 @@ func (p *Provider) kerberosUser(ctx context.Context, name string) (providers.Ide
 	return id, nil
 }
 
-func (p *Provider) findKerberosUser(ctx context.Context, c *conn, name string) (*ldap.Entry, error) {
+// findUsableUser finds the entry of a user who proved who they are without
+// a password (a Kerberos ticket, a passkey) and refuses, on Active
+// Directory, the accounts a password bind would refuse: disabled and
+// locked-out ones. how names the sign-in for the log line.
+func (p *Provider) findUsableUser(ctx context.Context, c *conn, name, how string) (*ldap.Entry, error) {
 	filter := p.cfg.UserFilter
 	if p.cfg.ActiveDirectory && filter == adUserFilter {
 		// The default filter hides disabled accounts; this one finds them,
 		// so that they are refused as disabled rather than unknown.
 		filter = adKerberosFilter
 	}
-	return p.findUserWith(ctx, c, filter, name, p.krbAttrs)
+	entry, err := p.findUserWith(ctx, c, filter, name, p.stateAttrs)
+	if err != nil {
+		return nil, err
+	}
+	if p.cfg.ActiveDirectory {
+		if f := accountState(entry); f != nil {
+			p.log.InfoContext(ctx, "ldap: "+how+" of a refused account", "dn", entry.DN, "reason", f.Reason)
+			return nil, f
+		}
+	}
+	return entry, nil
 }
 
 // accountState refuses a disabled or locked-out AD account.

@@ -14,10 +14,11 @@ var _ providers.IdentityLookup = (*Provider)(nil)
 // userID, and reads the identity from it as Login does: current groups
 // and attributes. It serves a sign-in that proved who the user is
 // without a password (a passkey). An entry the filter no longer finds
-// (deleted, or on Active Directory disabled: the default filter leaves
-// those out), or one whose user id differs, is refused like an unknown
-// user. The user filter must find users by their user id (it does with
-// the defaults, where both are uid or sAMAccountName).
+// (deleted), or one whose user id differs, is refused like an unknown
+// user; on Active Directory a disabled or locked-out account is refused
+// with its reason, as a password bind and a Kerberos ticket are. The user
+// filter must find users by their user id (it does with the defaults,
+// where both are uid or sAMAccountName).
 func (p *Provider) LookupIdentity(ctx context.Context, userID string) (providers.Identity, error) {
 	if strings.TrimSpace(userID) == "" {
 		return providers.Identity{}, &providers.Failure{Reason: providers.ReasonInvalidName, Err: providers.ErrBadCredentials}
@@ -26,7 +27,7 @@ func (p *Provider) LookupIdentity(ctx context.Context, userID string) (providers
 	defer cancel()
 	var id providers.Identity
 	err := p.search.run(ctx, func(c *conn) error {
-		entry, err := p.findUser(ctx, c, userID)
+		entry, err := p.findUsableUser(ctx, c, userID, "passkey sign-in")
 		if err != nil {
 			return err
 		}

@@ -37,7 +37,9 @@ type Provider struct {
 	binds     *pool // only user binds
 	userAttrs []string
 	krb       *kerberos // nil without a kerberos block
-	krbAttrs  []string  // userAttrs and what tells a disabled or locked account
+	// stateAttrs are userAttrs and, on AD, what tells a disabled or locked
+	// account, for sign-ins without a password (findUsableUser).
+	stateAttrs []string
 
 	// dialContext and now are replaced by tests to count dials and to move
 	// the back-off clock without sleeping.
@@ -69,10 +71,10 @@ func Open(_ context.Context, c providers.Common, block *Config, env providers.En
 		if p.krb, err = openKerberos(cfg.Kerberos, log); err != nil {
 			return nil, err
 		}
-		p.krbAttrs = p.userAttrs
-		if cfg.ActiveDirectory {
-			p.krbAttrs = append(slices.Clip(p.userAttrs), uacAttr, uacComputedAtt)
-		}
+	}
+	p.stateAttrs = p.userAttrs
+	if cfg.ActiveDirectory {
+		p.stateAttrs = append(slices.Clip(p.userAttrs), uacAttr, uacComputedAtt)
 	}
 	for i, raw := range cfg.URLs {
 		s, err := newServer(raw, base)

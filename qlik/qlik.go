@@ -46,6 +46,12 @@ type Entry struct {
 	// client's registered redirect URI). A target sets it only to an
 	// address its configuration lists.
 	NoLogin string `json:"-"`
+	// NoAccess, when not empty, is where the browser is sent instead of
+	// the access-denied page when the target's access rules refuse the
+	// signed-in user (OIDC's prompt=none, which allows no page: its
+	// access_denied error response at the registered redirect URI). Like
+	// NoLogin, only an address the target's configuration lists.
+	NoAccess string `json:"-"`
 }
 
 // User is the Qlik-side view of an authenticated identity.

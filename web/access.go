@@ -57,7 +57,7 @@ func memberOf(groups []string, name string) bool {
 // reaches Qlik then, so no ticket, session or token exists for the user
 // and Qlik creates no user (and takes no licence). The qlikgate session
 // stays: the user may still enter the targets that allow them.
-func (s *Server) refuseEntry(c echo.Context, sess *sessions.Session, st *state, t qlik.Target) (bool, error) {
+func (s *Server) refuseEntry(c echo.Context, sess *sessions.Session, st *state, t qlik.Target, e qlik.Entry) (bool, error) {
 	id := *st.User
 	rule := accessRule(s.access[t.ID()], id.Provider, id.Groups)
 	if rule == "" {
@@ -68,6 +68,11 @@ func (s *Server) refuseEntry(c echo.Context, sess *sessions.Session, st *state, 
 	s.metrics.observeDenied(t.ID(), s.kinds[t.ID()])
 	if st.touched {
 		s.saveSession(c, sess, st)
+	}
+	if e.NoAccess != "" {
+		// The client allows no page (prompt=none): it gets its error answer.
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return true, c.Redirect(http.StatusFound, e.NoAccess)
 	}
 	// The page names the account, so that someone signed in with the
 	// wrong one sees why, but no group and no rule: those are the

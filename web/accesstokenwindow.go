@@ -87,7 +87,7 @@ func (s *Server) handleAccessTokenWindow(c echo.Context) error {
 	if st.touched {
 		s.saveSession(c, sess, st)
 	}
-	if refused, err := s.refuseEntry(c, sess, st, s.targets[id]); refused {
+	if refused, err := s.refuseEntry(c, sess, st, s.targets[id], qlik.Entry{}); refused {
 		return err
 	}
 	if status, code := s.embedAllowed(c, id, accessTokenWindowCall, *st.User); code != "" {

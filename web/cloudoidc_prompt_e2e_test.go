@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qlikgate/qlikgate/mfa"
+	"github.com/qlikgate/qlikgate/qlik"
 	"github.com/qlikgate/qlikgate/qlik/qliksim"
 	"github.com/qlikgate/qlikgate/web/webtest"
 )
@@ -165,5 +166,35 @@ func TestCloudOIDCPromptNoneOwingFactor(t *testing.T) {
 	// Without prompt=none it is the second step: nothing goes to the tenant.
 	if p := oidcAuthorize(t, s, b, tenant, nil); strings.HasPrefix(p.Header.Get("Location"), tenant.URL()) || p.IsLoginPage() {
 		t.Fatalf("owing a factor, the entry answered %d %q", p.Status, p.Header.Get("Location"))
+	}
+}
+
+// TestCloudOIDCPromptNoneAccessDenied: a signed-in user whom the target's
+// access rules refuse gets, for prompt=none, the client's access_denied
+// answer at the registered redirect URI (prompt=none allows no page), and
+// no code; without prompt=none the denial page, as for every target.
+func TestCloudOIDCPromptNoneAccessDenied(t *testing.T) {
+	var tenant *qliksim.Cloud
+	s := newStack(t, withHTTPS(), withCloudOIDC(&tenant), withAccess("cloudoidc", qlik.Access{DeniedGroups: []string{"sales"}}))
+	b := tenantBrowser(s, tenant)
+	login := oidcAuthorize(t, s, b, tenant, nil)
+	if !login.IsLoginPage() {
+		t.Fatalf("entry: %d %s", login.Status, login.URL)
+	}
+	if p := b.NoFollow().MustPostForm(t, s.srv.URL+"/login", login.MustLoginForm(t, "alice", "alicepw")); p.Status != http.StatusForbidden {
+		t.Fatalf("sign-in of a denied user: %d %q, want the 403 page", p.Status, p.Header.Get("Location"))
+	}
+	q := callback(t, tenant, oidcAuthorize(t, s, b, tenant, url.Values{"prompt": {"none"}}))
+	if q.Get("error") != "access_denied" || q.Has("code") {
+		t.Fatalf("prompt=none for a denied user: %v", q)
+	}
+	if d := q.Get("error_description"); strings.Contains(strings.ToLower(d), "sales") || strings.Contains(d, "denied_groups") {
+		t.Errorf("the error description names the rule: %q", d)
+	}
+	if p := oidcAuthorize(t, s, b, tenant, nil); p.Status != http.StatusForbidden || p.Header.Get("Location") != "" {
+		t.Fatalf("without prompt=none: %d %q, want the 403 page", p.Status, p.Header.Get("Location"))
+	}
+	if n := strings.Count(s.logs.String(), "event=access_denied"); n < 3 {
+		t.Errorf("%d access_denied lines, want one per refusal (3)", n)
 	}
 }

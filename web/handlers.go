@@ -77,7 +77,7 @@ func (s *Server) handleEntry(c echo.Context) error {
 		// Checked before the loop counter: a refusal sends nobody back to
 		// Qlik, so reloading the 403 page is no redirect loop.
 		if st.Owes == "" { // a sign-in that owes a factor gets no access decision yet
-			if refused, err := s.refuseEntry(c, sess, st, t); refused {
+			if refused, err := s.refuseEntry(c, sess, st, t, entry); refused {
 				return err
 			}
 		}
@@ -395,7 +395,7 @@ func (s *Server) handoff(c echo.Context, sess *sessions.Session, st *state, t ql
 	if st.Owes != "" {
 		return s.deferHandoff(c, sess, st, t, e)
 	}
-	if refused, err := s.refuseEntry(c, sess, st, t); refused {
+	if refused, err := s.refuseEntry(c, sess, st, t, e); refused {
 		return err
 	}
 	u := qlikUser(*st.User)

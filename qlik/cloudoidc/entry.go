@@ -71,6 +71,13 @@ func (t *Target) ParseEntry(q url.Values) (qlik.Entry, error) {
 		if err != nil {
 			return qlik.Entry{}, fmt.Errorf("cloud-oidc %s: prompt=none error response: %w", t.id, err)
 		}
+		// The denial says no more than the 403 page would: no rule, no group.
+		ad := oidc.ErrAccessDenied().WithDescription("the user may not sign in to this tenant")
+		ad.State = ar.State
+		e.NoAccess, err = op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, ad, t.provider.Encoder())
+		if err != nil {
+			return qlik.Entry{}, fmt.Errorf("cloud-oidc %s: prompt=none error response: %w", t.id, err)
+		}
 	}
 	return e, nil
 }

@@ -99,6 +99,12 @@ func (m *metrics) observeLogin(p Provider, err error, d time.Duration) {
 	m.upstream.WithLabelValues(p.Kind, p.ID).Observe(d.Seconds())
 }
 
+// countLogin counts a login refused before its provider was asked (a
+// passkey that failed its check): there is no upstream time to observe.
+func (m *metrics) countLogin(p Provider, result string) {
+	m.logins.WithLabelValues(p.ID, p.Kind, result).Inc()
+}
+
 func (m *metrics) observeHandoff(id, kind string, err error, d time.Duration) {
 	m.handoffs.WithLabelValues(id, kind, handoffResult(err)).Inc()
 	m.upstream.WithLabelValues(kind, id).Observe(d.Seconds())

@@ -519,6 +519,9 @@ func (s *Server) handlePasskeyLogin(c echo.Context) error {
 	}
 	refused := func(reason string, cause error, u store.User) error {
 		log.InfoContext(ctx, "login failed", refusalArgs(reason, cause, audit.Key, audit.LoginFailed, "method", factorPasskey, "provider", u.Provider, "user", u.UserID)...)
+		if p := s.provider(u.Provider); p.ID != "" {
+			s.metrics.countLogin(p, "bad_credentials")
+		}
 		return fail(http.StatusUnauthorized, say(msgPasskeyFailed))
 	}
 	answer := posted(c, "credential")
@@ -546,6 +549,7 @@ func (s *Server) handlePasskeyLogin(c echo.Context) error {
 			log.ErrorContext(ctx, "login throttling unavailable", audit.Key, audit.ThrottleError, "cause", err.Error())
 		} else if wait > 0 {
 			log.WarnContext(ctx, "passkey sign-in throttled", audit.Key, audit.LoginThrottled, "method", factorPasskey, "provider", u.Provider, "user", u.UserID)
+			s.metrics.observeThrottled(p)
 			retryAfter(c, wait)
 			return fail(http.StatusTooManyRequests, throttledMessage(wait))
 		}
@@ -560,6 +564,7 @@ func (s *Server) handlePasskeyLogin(c echo.Context) error {
 	}
 	start := time.Now()
 	id, err := lookup.LookupIdentity(ctx, u.UserID)
+	s.metrics.observeLogin(p, err, time.Since(start))
 	if err != nil {
 		if errors.Is(err, providers.ErrUnavailable) {
 			s.releaseAttempt(ctx, log, res)

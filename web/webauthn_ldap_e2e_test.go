@@ -51,4 +51,21 @@ func TestPasskeyPasswordlessLDAP(t *testing.T) {
 	if !strings.Contains(s.logs.String(), "provider=corp user=alice directory=CORP method=passkey") {
 		t.Error("the passwordless LDAP sign-in is not logged as login_succeeded method=passkey for corp")
 	}
+	// A passkey that fails its check counts against its provider too.
+	bad := webtest.NewBrowser()
+	login = s.openHub(t, bad, "")
+	opts = s.passkeyOptions(t, bad, login, "login")
+	if p := bad.MustPostForm(t, s.srv.URL+"/login/passkey", passkeyForm(t, login, key.get(t, opts, "https://evil.example", "localhost"))); p.Status != http.StatusUnauthorized {
+		t.Fatalf("a passkey answer for another origin: %d %s", p.Status, p.URL)
+	}
+	metrics := webtest.NewBrowser().MustGet(t, s.srv.URL+"/metrics").Body
+	for _, want := range []string{
+		// The password sign-in and the passwordless one.
+		`qlikgate_logins_total{kind="ldap",provider="corp",result="success"} 2`,
+		`qlikgate_logins_total{kind="ldap",provider="corp",result="bad_credentials"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }

@@ -40,6 +40,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := slog.New(reqctx.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	useProcessLogger(log)
 	if err := serveDemo(ctx, o, stdout, log); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return exitFail

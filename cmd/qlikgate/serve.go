@@ -72,7 +72,7 @@ func serveConfig(ctx context.Context, path string, stderr io.Writer, reload <-ch
 		return exitConfig
 	}
 	log := cfg.Log.Logger(stderr)
-	web.SetRedisLog(log) // go-redis has only a process-wide logger: main alone sets it
+	useProcessLogger(log)
 	// One state for the process: every server a reload builds shares it.
 	state, err := web.OpenState(cfg.Session)
 	if err != nil {
@@ -262,4 +262,15 @@ func (r *reloader) load(ctx context.Context) (*web.Server, func(), error) {
 		return nil, nil, err
 	}
 	return srv, closeAll, nil
+}
+
+// useProcessLogger makes log the logger of the libraries that have only a
+// process-wide one, so their lines are structured like qlikgate's and carry
+// the request id: go-redis's, and slog's default, which zitadel's OpenID
+// provider (cloud-oidc) writes its request errors to (its WithLogger
+// option does nothing) and which the standard log package now writes
+// through. main alone calls it, once it has built the process's logger.
+func useProcessLogger(log *slog.Logger) {
+	web.SetRedisLog(log)
+	slog.SetDefault(log)
 }

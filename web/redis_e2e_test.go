@@ -121,9 +121,18 @@ func (p *pair) instance(t *testing.T, name string, checks func(web.Config) []che
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	// Stopped, and waited for, before the server closes (cleanups run last
+	// first): a readiness round cut short logs nothing after the test.
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go srv.Background(ctx)
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		srv.Background(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-bgDone
+	})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)

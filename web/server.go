@@ -330,11 +330,19 @@ func ipExtractor(trusted []string) (echo.IPExtractor, error) {
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully, running
-// the background work (readiness checks) meanwhile.
+// the background work (readiness checks) meanwhile. It returns once that
+// work has stopped too, so nothing of the server runs or logs after it.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	bg, stop := context.WithCancel(ctx)
-	defer stop()
-	go s.Background(bg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Background(bg)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
 	return Serve(ctx, ln, s.echo, s.cfg.Server.TLS, s.log)
 }
 

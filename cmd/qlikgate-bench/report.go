@@ -203,10 +203,18 @@ func (r *report) notePinned(cpus int) {
 		return
 	}
 	for _, f := range r.Flows {
-		if c := f.CPU; c != nil && c.QlikgatePct > 0 {
+		c := f.CPU
+		switch {
+		case c == nil:
+		case c.QlikgatePct > 0:
 			own := c.QlikgatePct * float64(cpus) / float64(n)
 			r.Notes = append(r.Notes, fmt.Sprintf("%s: qlikgate used %.0f%% of its own %d CPU(s) at %.0f flows/s, so about %.0f flows/s with them fully busy",
 				f.Flow, own, n, f.Throughput, f.Throughput*100/own))
+		default:
+			// CPU time is counted in clock ticks: a short run on a busy
+			// machine can give qlikgate less than one.
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: qlikgate used less CPU than the kernel counts (one clock tick) of its own %d CPU(s) at %.0f flows/s: "+
+				"too little to say what they could carry; run longer", f.Flow, n, f.Throughput))
 		}
 	}
 }

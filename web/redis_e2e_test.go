@@ -123,16 +123,7 @@ func (p *pair) instance(t *testing.T, name string, checks func(web.Config) []che
 	t.Cleanup(func() { srv.Close() })
 	// Stopped, and waited for, before the server closes (cleanups run last
 	// first): a readiness round cut short logs nothing after the test.
-	ctx, cancel := context.WithCancel(context.Background())
-	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		srv.Background(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-bgDone
-	})
+	t.Cleanup(srv.StartBackground(context.Background()))
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)

@@ -333,22 +333,28 @@ func ipExtractor(trusted []string) (echo.IPExtractor, error) {
 // the background work (readiness checks) meanwhile. It returns once that
 // work has stopped too, so nothing of the server runs or logs after it.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	bg, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Background(bg)
-	}()
-	defer func() {
-		stop()
-		<-done
-	}()
+	defer s.StartBackground(ctx)()
 	return Serve(ctx, ln, s.echo, s.cfg.Server.TLS, s.log)
 }
 
-// Background runs the server's periodic work until ctx ends. Serve
-// callers that swap servers (configuration reload) run it per server.
-func (s *Server) Background(ctx context.Context) { s.ready.run(ctx) }
+// StartBackground starts the server's periodic work (readiness checks),
+// until ctx ends or the returned stop is called. Stop returns once the
+// work has stopped, so a caller that then closes the providers and
+// targets knows no check still uses them, and nothing of the server logs
+// later. Serve callers that swap servers (configuration reload) start it
+// per server.
+func (s *Server) StartBackground(ctx context.Context) (stop func()) {
+	bg, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.ready.run(bg)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
 
 // Listen opens the configured listen address.
 func (s *Server) Listen() (net.Listener, error) {

@@ -67,8 +67,6 @@ func (f *floorServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // itself: the same background work, the same net/http server settings,
 // and plain HTTP as newWebServer configures it.
 func serveFloor(ctx context.Context, ln net.Listener, srv *web.Server, target qlik.Target, log *slog.Logger) error {
-	bg, stop := context.WithCancel(ctx)
-	defer stop()
-	go srv.Background(bg)
+	defer srv.StartBackground(ctx)()
 	return web.Serve(ctx, ln, &floorServer{next: srv.Handler(), target: target}, web.TLSConfig{}, log)
 }

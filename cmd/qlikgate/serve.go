@@ -212,7 +212,7 @@ func (r *reloader) serve(ctx context.Context, srv *web.Server, closeAll func(), 
 // closes its providers and targets.
 type liveConfig struct {
 	mu       sync.Mutex
-	stopBg   context.CancelFunc
+	stopBg   func() // stops the background work and waits for it
 	closeAll func()
 	stopped  bool
 }
@@ -228,8 +228,7 @@ func (r *liveConfig) swap(ctx context.Context, srv *web.Server, closeAll func())
 		closeAll()
 		return false
 	}
-	bg, stopBg := context.WithCancel(ctx)
-	go srv.Background(bg)
+	stopBg := srv.StartBackground(ctx)
 	if r.stopBg != nil {
 		r.stopBg()
 		time.AfterFunc(retireGrace, r.closeAll)

@@ -64,19 +64,21 @@ func (t *Target) ParseEntry(q url.Values) (qlik.Entry, error) {
 		e.MaxAge = &d
 	}
 	if slices.Contains(ar.Prompt, oidc.PromptNone) {
-		oe := oidc.ErrLoginRequired().WithDescription("no qlikgate sign-in to answer prompt=none")
-		oe.State = ar.State
 		// ar.RedirectURI is one the client registered (parseAuthorize).
-		e.NoLogin, err = op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, oe, t.provider.Encoder())
-		if err != nil {
-			return qlik.Entry{}, fmt.Errorf("cloud-oidc %s: prompt=none error response: %w", t.id, err)
+		answer := func(oe *oidc.Error) (string, error) {
+			oe.State = ar.State
+			u, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, oe, t.provider.Encoder())
+			if err != nil {
+				return "", fmt.Errorf("cloud-oidc %s: prompt=none error response: %w", t.id, err)
+			}
+			return u, nil
+		}
+		if e.NoLogin, err = answer(oidc.ErrLoginRequired().WithDescription("no qlikgate sign-in to answer prompt=none")); err != nil {
+			return qlik.Entry{}, err
 		}
 		// The denial says no more than the 403 page would: no rule, no group.
-		ad := oidc.ErrAccessDenied().WithDescription("the user may not sign in to this tenant")
-		ad.State = ar.State
-		e.NoAccess, err = op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, ad, t.provider.Encoder())
-		if err != nil {
-			return qlik.Entry{}, fmt.Errorf("cloud-oidc %s: prompt=none error response: %w", t.id, err)
+		if e.NoAccess, err = answer(oidc.ErrAccessDenied().WithDescription("the user may not sign in to this tenant")); err != nil {
+			return qlik.Entry{}, err
 		}
 	}
 	return e, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+
 	"github.com/qlikgate/qlikgate/internal/sealkey"
 )
 

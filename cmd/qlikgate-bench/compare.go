@@ -23,7 +23,7 @@ func compareFlows(ctx context.Context, o options, p moduleParts, progress func(s
 			if err != nil {
 				return out, err
 			}
-			res[variantPooled], res[variantFloor], rounds = fr.pooled, fr.floor, &fr
+			res[variantPooled], res[variantFloor], res[variantWire], rounds = fr.pooled, fr.floor, fr.wire, &fr
 		}
 		for _, variant := range comparisonVariants(flow) {
 			if _, done := res[variant]; done {
@@ -38,9 +38,10 @@ func compareFlows(ctx context.Context, o options, p moduleParts, progress func(s
 		}
 		c := newComparison(flow, res[variantPooled], res[variantNaive])
 		if f, ok := res[variantFloor]; ok {
-			c.addFloor(f)
+			c.addFloor(f, res[variantWire])
 			if rounds != nil {
 				c.FloorRounds, c.FloorCPURounds, c.FloorCPURatio = rounds.ratios, rounds.cpuRatios, median(rounds.cpuRatios)
+				c.WireRounds, c.WireCPURounds, c.WireCPURatio = rounds.wireRatios, rounds.wireCPURatios, median(rounds.wireCPURatios)
 			}
 		}
 		out = append(out, c)
@@ -49,12 +50,12 @@ func compareFlows(ctx context.Context, o options, p moduleParts, progress func(s
 }
 
 // comparisonVariants are the variants a flow is compared in, in the order
-// they run. The floor exists for the hand-off alone; it runs right after
-// pooled, so that the two runs its ratio compares are as close in time as
-// they can be.
+// they run. The floor and wire exist for the hand-off alone; they run right
+// after pooled, so that the runs their ratios compare are as close in time
+// as they can be.
 func comparisonVariants(flow string) []string {
 	if flow == flowSSO {
-		return []string{variantPooled, variantFloor, variantNaive}
+		return []string{variantPooled, variantFloor, variantWire, variantNaive}
 	}
 	return []string{variantPooled, variantNaive}
 }
@@ -65,7 +66,7 @@ func runVariant(ctx context.Context, flow, variant string, w window, p modulePar
 		return flowResult{}, err
 	}
 	defer func() { _ = m.stop() }()
-	e := entrance{start: p.site.hubURL(), moduleURL: m.publicURL, hubShowsUser: true, floor: variant == variantFloor}
+	e := entrance{start: p.site.hubURL(), moduleURL: m.publicURL, hubShowsUser: true, floor: servedByFloor(variant), wire: variant == variantWire}
 	t := runTarget{label: variant + " (in-process)", publicURL: m.publicURL, pids: toolPIDs(p.dir)}
 	return measureFlow(ctx, flow, flowFor(flow, e, p.users, p.dir != nil), w, p.site, t, nil)
 }

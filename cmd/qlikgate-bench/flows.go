@@ -47,6 +47,11 @@ type entrance struct {
 	// floor is set when the module is the floor server: sso iterations
 	// present its plain cookie instead of qlikgate's session cookie.
 	floor bool
+	// wire is set when the floor answers like qlikgate's hand-off
+	// (floorServer.wire): sso iterations present qlikgate's session
+	// cookie beside the floor's, and one hand-off through qlikgate's web
+	// layer, before the iterations, gives the floor the answer to copy.
+	wire bool
 }
 
 // signIn is one account at one provider.
@@ -113,20 +118,30 @@ func ssoFlow(e entrance, who func(i int) signIn) flowSpec {
 		if err != nil {
 			return nil, err
 		}
-		if e.floor {
+		noCounter := &http.Cookie{Name: loopCookie, Path: base, MaxAge: -1}
+		cookies := []*http.Cookie{signedIn, noCounter}
+		switch {
+		case e.wire:
+			// qlikgate hands over once more, from the session cookie
+			// alone, for the floor to record its answer; then the floor
+			// cookie travels beside the session cookie.
+			if _, _, err := b.get(ctx, entry); err != nil {
+				b.close()
+				return nil, fmt.Errorf("hand-off through qlikgate for the wire variant: %w", err)
+			}
+			cookies = append(cookies, newFloorCookie(s, base))
+		case e.floor:
 			// Only the floor cookie travels, not the session cookie;
 			// the emptied jar gets the hub's cookie back at the first
 			// hand-off, as the other variants' jars hold it.
 			b.forget()
-			signedIn = newFloorCookie(s, base)
+			cookies[0] = newFloorCookie(s, base)
 		}
-		noCounter := &http.Cookie{Name: loopCookie, Path: base, MaxAge: -1}
 		return &virtualUser{close: b.close, iterate: func(ctx context.Context) (time.Duration, error) {
-			if err := b.setCookie(e.moduleURL, signedIn); err != nil {
-				return 0, err
-			}
-			if err := b.setCookie(e.moduleURL, noCounter); err != nil {
-				return 0, err
+			for _, c := range cookies {
+				if err := b.setCookie(e.moduleURL, c); err != nil {
+					return 0, err
+				}
 			}
 			p, module, err := b.get(ctx, entry)
 			if err != nil {

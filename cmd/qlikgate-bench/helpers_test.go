@@ -28,19 +28,22 @@ type testModule struct {
 	site    *senseSite
 	users   []account
 	logFile string // the module's log
+	// lastSession is the session cookie of the last sign-in through the
+	// web layer (signInThroughWebLayer).
+	lastSession string
 }
 
 // startModule starts a simulated Sense site and, in front of it, the
 // in-process module of this variant with n static accounts, without a
 // directory. Both stop when the test ends.
-func startModule(t *testing.T, variant string, n int) testModule {
+func startModule(t *testing.T, variant string, n int) *testModule {
 	t.Helper()
 	site, err := newSenseSite(t.TempDir(), "ecdsa", time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(site.close)
-	m := testModule{site: site, users: accounts(n), logFile: filepath.Join(t.TempDir(), "qlikgate.log")}
+	m := &testModule{site: site, users: accounts(n), logFile: filepath.Join(t.TempDir(), "qlikgate.log")}
 	m.inProcessModule, err = startInProcess(context.Background(), variant, moduleParts{
 		site: site, users: m.users, hash: cheapHash(t), logFile: m.logFile, logLevel: "info",
 	})
@@ -59,7 +62,7 @@ func startModule(t *testing.T, variant string, n int) testModule {
 }
 
 // webHandoffs counts the hand-offs qlikgate's web layer has logged.
-func (m testModule) webHandoffs(t *testing.T) int {
+func (m *testModule) webHandoffs(t *testing.T) int {
 	t.Helper()
 	data, err := os.ReadFile(m.logFile)
 	if err != nil {

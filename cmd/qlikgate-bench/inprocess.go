@@ -24,14 +24,20 @@ const (
 	variantPooled = "pooled"
 	variantNaive  = "naive"
 	variantFloor  = "floor" // pooled, with the SSO hand-off served by floorServer
+	// wire is the floor answering with qlikgate's hand-off headers to a
+	// browser that sends qlikgate's session cookie (floorServer.wire).
+	variantWire = "wire"
 )
+
+// servedByFloor says whether the variant's SSO hand-offs are the floor's.
+func servedByFloor(variant string) bool { return variant == variantFloor || variant == variantWire }
 
 // inProcessModule is qlikgate's web layer (web.New: the product's routes,
 // sessions, CSRF, templates and throttle) served inside the tool, with the
 // Sense target and the LDAP provider of a comparison variant. The pooled
 // and naive variants run this same way, so they differ only in how they
-// connect to the QPS and the directory. The floor variant is pooled, with
-// floorServer in front taking over the SSO hand-off.
+// connect to the QPS and the directory. The floor and wire variants are
+// pooled, with floorServer in front taking over the SSO hand-off.
 type inProcessModule struct {
 	publicURL string
 	stop      func() error
@@ -92,13 +98,19 @@ func startInProcess(ctx context.Context, variant string, p moduleParts) (m *inPr
 	if err != nil {
 		return nil, err
 	}
-	srv, err := newWebServer(ln.Addr().String(), provs, target, log)
+	webTarget := target
+	var floor *floorServer
+	if servedByFloor(variant) {
+		floor = &floorServer{target: target, handed: &handedUsers{Target: target}, wire: variant == variantWire}
+		webTarget = floor.handed
+	}
+	srv, err := newWebServer(ln.Addr().String(), provs, webTarget, log)
 	if err != nil {
 		return nil, fmt.Errorf("in-process qlikgate (%s): %w", variant, err)
 	}
 	run := srv.Run
-	if variant == variantFloor {
-		run = func(ctx context.Context, ln net.Listener) error { return serveFloor(ctx, ln, srv, target, log) }
+	if floor != nil {
+		run = func(ctx context.Context, ln net.Listener) error { return serveFloor(ctx, ln, srv, floor, log) }
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -128,7 +128,20 @@ func checkFloor(t *testing.T, c comparison, table string) {
 	if c.FloorRatio <= 0 || math.Abs(c.FloorRatio-want) > 1e-9*want {
 		t.Errorf("sso: floor ratio %v, want pooled ÷ floor = %v", c.FloorRatio, want)
 	}
-	for _, s := range []string{"sso floor", fmt.Sprintf("qlikgate reaches %.0f %% of the floor", 100*want)} {
+	w := c.Wire
+	if w == nil {
+		t.Fatal("sso: no wire run in the comparison")
+	}
+	checkFlow(t, *w, 2)
+	if w.Module != "wire (in-process)" {
+		t.Errorf("sso wire: module %q", w.Module)
+	}
+	wantWire := w.Throughput / f.Throughput
+	if c.WireRatio <= 0 || math.Abs(c.WireRatio-wantWire) > 1e-9*wantWire {
+		t.Errorf("sso: wire ratio %v, want wire ÷ floor = %v", c.WireRatio, wantWire)
+	}
+	for _, s := range []string{"sso floor", "sso wire", fmt.Sprintf("qlikgate reaches %.0f %% of the floor", 100*want),
+		fmt.Sprintf("reaches %.0f %% of the floor: %.0f flows/s", 100*wantWire, w.Throughput)} {
 		if !strings.Contains(table, s) {
 			t.Errorf("the table lacks %q:\n%s", s, table)
 		}
@@ -256,6 +269,7 @@ func TestReportShowsTheFloor(t *testing.T) {
 	pooled, naive := run("pooled (in-process)", 720, 0, 0), run("naive (in-process)", 90, 0, 0)
 	floor := run("floor (in-process)", 1000, 2, 30)
 	floor.Latency.P99 = 6
+	wire := run("wire (in-process)", 900, 1, 0)
 	for _, tc := range []struct {
 		name       string
 		floor      *flowResult
@@ -264,15 +278,16 @@ func TestReportShowsTheFloor(t *testing.T) {
 		wantTable  []string
 		wantNote   string // "": no note
 	}{
-		{"with a floor", &floor, 0.72, 2,
-			[]string{"sso floor", "72 %", "qlikgate reaches 72 % of the floor: 720 of 1000 flows/s, p99 9.00 ms against 6.00 ms"},
+		{"with a floor", &floor, 0.72, 3,
+			[]string{"sso floor", "72 %", "qlikgate reaches 72 % of the floor: 720 of 1000 flows/s, p99 9.00 ms against 6.00 ms",
+				"sso wire", "90 %", "reaches 90 % of the floor: 900 flows/s: no web layer that sends those bytes can do better"},
 			"sso (floor (in-process)): other processes"},
 		{"without a floor", nil, 0, 0, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newComparison(flowSSO, pooled, naive)
 			if tc.floor != nil {
-				c.addFloor(*tc.floor)
+				c.addFloor(*tc.floor, wire)
 			}
 			rep := &report{Comparison: []comparison{c}}
 			rep.noteBusyRuns()
@@ -300,7 +315,7 @@ func TestReportShowsTheFloor(t *testing.T) {
 					t.Errorf("the JSON lost %q: %s", k, data)
 				}
 			}
-			for _, k := range []string{"floor", "floor_ratio"} {
+			for _, k := range []string{"floor", "floor_ratio", "wire", "wire_ratio"} {
 				if _, ok := fields[k]; ok != (tc.floor != nil) {
 					t.Errorf("JSON field %q present: %v, want %v", k, ok, tc.floor != nil)
 				}
@@ -313,7 +328,7 @@ func TestReportShowsTheFloor(t *testing.T) {
 					t.Errorf("the table lacks %q:\n%s", s, table.String())
 				}
 			}
-			if tc.floor == nil && strings.Contains(table.String(), "sso floor") {
+			if tc.floor == nil && (strings.Contains(table.String(), "sso floor") || strings.Contains(table.String(), "sso wire")) {
 				t.Errorf("a floor row without a floor run:\n%s", table.String())
 			}
 		})

@@ -153,6 +153,17 @@ type comparison struct {
 	// alone keeps busy. With -floor-rounds, the median of the rounds'.
 	FloorCPURatio  float64   `json:"floor_cpu_ratio,omitempty"`
 	FloorCPURounds []float64 `json:"floor_cpu_round_ratios,omitempty"`
+	// Wire is the floor answering with qlikgate's hand-off headers to a
+	// browser that sends qlikgate's session cookie (sso only): the ceiling
+	// of any web layer that puts qlikgate's bytes on the wire.
+	Wire *flowResult `json:"wire,omitempty"`
+	// WireRatio is wire ÷ floor flows per second, and WireCPURatio floor ÷
+	// wire CPU time per flow: the share of the floor those bytes leave.
+	// With -floor-rounds, the rounds' too, and the CPU ratio's median.
+	WireRatio     float64   `json:"wire_ratio,omitempty"`
+	WireRounds    []float64 `json:"wire_round_ratios,omitempty"`
+	WireCPURatio  float64   `json:"wire_cpu_ratio,omitempty"`
+	WireCPURounds []float64 `json:"wire_cpu_round_ratios,omitempty"`
 }
 
 // cpuRatio is floor ÷ pooled CPU time per flow, 0 when either is unknown.
@@ -177,21 +188,23 @@ func newComparison(flow string, pooled, naive flowResult) comparison {
 	return c
 }
 
-// addFloor adds the floor run and qlikgate's share of it.
-func (c *comparison) addFloor(floor flowResult) {
-	c.Floor = &floor
-	if floor.Throughput > 0 {
-		c.FloorRatio = c.Pooled.Throughput / floor.Throughput
-	}
-	c.FloorCPURatio = cpuRatio(c.Pooled, floor)
+// addFloor adds the floor and wire runs, qlikgate's share of the floor and
+// the share the wire variant leaves of it.
+func (c *comparison) addFloor(floor, wire flowResult) {
+	c.Floor, c.Wire = &floor, &wire
+	c.FloorRatio, c.FloorCPURatio = throughputRatio(c.Pooled, floor), cpuRatio(c.Pooled, floor)
+	c.WireRatio, c.WireCPURatio = throughputRatio(wire, floor), cpuRatio(wire, floor)
 }
 
 // runs are the comparison's measured runs, in the order they ran.
 func (c *comparison) runs() []flowResult {
-	if c.Floor != nil {
-		return []flowResult{c.Pooled, *c.Floor, c.Naive}
+	runs := []flowResult{c.Pooled}
+	for _, f := range []*flowResult{c.Floor, c.Wire} {
+		if f != nil {
+			runs = append(runs, *f)
+		}
 	}
-	return []flowResult{c.Pooled, c.Naive}
+	return append(runs, c.Naive)
 }
 
 // notePinned says, for a -pin run, how busy qlikgate's own CPU was: a

@@ -72,7 +72,8 @@ func (r *report) writeComparison(w io.Writer) {
 	title := "pooled vs naive (qlikgate's web layer in-process, same load; ratio = pooled ÷ naive flows/s"
 	if slices.ContainsFunc(r.Comparison, func(c comparison) bool { return c.Floor != nil }) {
 		title += "; of floor = pooled ÷ floor flows/s)\nfloor: the sso hand-off served by a bare net/http handler " +
-			"(user from a plain cookie, the same pooled ticket client) instead of qlikgate's web layer"
+			"(user from a plain cookie, the same pooled ticket client and the same ticket) instead of qlikgate's web layer; " +
+			"wire: the floor answering with qlikgate's headers to a browser that sends qlikgate's cookies"
 	} else {
 		title += ")"
 	}
@@ -87,6 +88,9 @@ func (r *report) writeComparison(w io.Writer) {
 		writeFlowRow(tw, c.Flow+" pooled", c.Pooled, fmt.Sprintf("%.2f×", c.ThroughputRatio), ofFloor)
 		if c.Floor != nil {
 			writeFlowRow(tw, c.Flow+" floor", *c.Floor)
+		}
+		if c.Wire != nil {
+			writeFlowRow(tw, c.Flow+" wire", *c.Wire, "–", fmt.Sprintf("%.0f %%", 100*c.WireRatio))
 		}
 		writeFlowRow(tw, c.Flow+" naive", c.Naive)
 	}
@@ -107,6 +111,20 @@ func (r *report) writeComparison(w io.Writer) {
 				}
 				fmt.Fprintln(w)
 			}
+		}
+		if wr := c.Wire; wr != nil && c.Floor != nil {
+			fmt.Fprintf(w, "%s: wire (the floor's handler, answering with the headers of qlikgate's hand-off to a browser that sends qlikgate's session cookie) reaches %.0f %% of the floor: %.0f flows/s",
+				c.Flow, 100*c.WireRatio, wr.Throughput)
+			if len(c.WireRounds) > 1 {
+				fmt.Fprintf(w, " (rounds %s)", percents(c.WireRounds))
+			}
+			if c.WireCPURatio > 0 {
+				fmt.Fprintf(w, "; by CPU time per flow %.0f µs, %.0f %% of the floor", wr.CPU.ToolMicros, 100*c.WireCPURatio)
+				if len(c.WireCPURounds) > 1 {
+					fmt.Fprintf(w, " (median of %s)", percents(c.WireCPURounds))
+				}
+			}
+			fmt.Fprintf(w, ": no web layer that sends those bytes can do better; qlikgate reaches %.0f %% of it\n", 100*throughputRatio(c.Pooled, *wr))
 		}
 	}
 	for _, c := range r.Comparison {

@@ -216,6 +216,9 @@ func signInThroughWebLayer(t *testing.T, ctx context.Context, m *testModule, s s
 		t.Fatal("no session cookie after the sign-in")
 	}
 	m.lastSession = c.Value
+	if b.cookie(m.site.hubURL(), sessionCookie) != nil {
+		t.Error("the browser would send qlikgate's session cookie to the hub: the two share a host name, which no deployment does")
+	}
 	p, _, err := b.get(ctx, m.site.hubURL())
 	if err != nil || p.HubUser() != s.directory+`\`+s.name {
 		t.Fatalf("after the sign-in the hub shows %q (%v)", p.HubUser(), err)

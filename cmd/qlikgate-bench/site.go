@@ -50,7 +50,16 @@ func newSenseSite(dir, keyType string, ticketTTL time.Duration) (*senseSite, err
 
 // hubURL and proxyRestURI are fixed for the site's lifetime, so qlikgate's
 // configuration stays valid across restarts.
-func (s *senseSite) hubURL() string       { return "http://" + s.hubAddr + "/hub/" }
+//
+// The hub is reached by the name localhost and qlikgate by 127.0.0.1: two
+// host names, so that the virtual browser keeps their cookies apart, as a
+// browser does for qlikgate's and Qlik's hosts in a deployment. On one
+// name, whatever the ports, qlikgate's session cookie would travel to the
+// hub with every hand-off, and the hub would read it.
+func (s *senseSite) hubURL() string {
+	_, port, _ := net.SplitHostPort(s.hubAddr) // freeAddr's, well-formed
+	return "http://localhost:" + port + "/hub/"
+}
 func (s *senseSite) proxyRestURI() string { return "https://" + s.qpsAddr + "/qps/" }
 
 // restart stops the running simulator, if any, and starts a fresh one that

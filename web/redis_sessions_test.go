@@ -95,7 +95,9 @@ func TestRedisSessionKeptAsLongAsItLasts(t *testing.T) {
 	}
 }
 
-func TestRedisSessionHoldsTheStateJSON(t *testing.T) {
+// TestRedisSessionHoldsTheState: Redis holds the state in the encoding the
+// cookie store seals, and the cookie only a signed id.
+func TestRedisSessionHoldsTheState(t *testing.T) {
 	_, client := testRedis(t)
 	ss := redisSessionStore(t, client, nil)
 	c, err := roundTrip(t, ss, nil, func(st *state) { st.login(providers.Identity{UserID: "alice"}, time.Now()) })
@@ -103,8 +105,9 @@ func TestRedisSessionHoldsTheStateJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := client.Get(context.Background(), redisKey(c)).Val()
-	if !strings.HasPrefix(data, `{"sid":`) || !strings.Contains(data, `"u":"alice"`) {
-		t.Errorf("Redis holds %q, want the state's JSON", data)
+	var st state
+	if err := decodeState([]byte(data), &st); err != nil || data[0] != stateBinaryV1 || st.User == nil || st.User.UserID != "alice" {
+		t.Errorf("Redis holds %q (%v), want alice's state in the binary encoding", data, err)
 	}
 	if strings.Contains(c.Value, "alice") || len(c.Value) > maxCookieValue {
 		t.Errorf("the cookie %q carries more than a signed id", c.Value)

@@ -31,8 +31,10 @@ const (
 	flowTTL = 30 * time.Minute
 )
 
-// state is everything qlikgate remembers about a browser. It travels as
-// JSON in the sealed session cookie (cookiestore.go), or in Redis.
+// state is everything qlikgate remembers about a browser. It travels in
+// the sealed session cookie (cookiestore.go), or in Redis, in the binary
+// encoding of sessioncodec.go; the JSON names are those of the encoding
+// save wrote before it, which decodeState still reads.
 type state struct {
 	// SID identifies this sign-in; it is replaced at every login so a
 	// session planted before login is worthless after it.
@@ -274,17 +276,22 @@ func (s *sessionStore) load(r *http.Request) (*sessions.Session, *state) {
 	return sess, st
 }
 
-// decodeState reads the state JSON that save wrote (with encoding/json).
-// It decodes with go-json-experiment/json (what encoding/json/v2 grew
-// from): on the hand-off path this decode was a third of qlikgate's own
-// CPU, and the v2 decoder takes a fraction of that, with fewer
-// allocations. It reads what encoding/json writes: the same field names,
-// "-" and omitempty. Where it is stricter (invalid UTF-8, a duplicate
-// name, a name differing in case only: nothing encoding/json writes)
-// encoding/json gets the last word, so no cookie that opened before is
-// refused now. TestDecodeStateAgreesWithEncodingJSON compares the two
-// on every field of state.
+// decodeState reads the state that save wrote: the binary encoding
+// (sessioncodec.go), or JSON, which save wrote before it and which may
+// still be in a browser's cookie or in Redis.
+//
+// JSON is decoded with go-json-experiment/json (what encoding/json/v2 grew
+// from), which takes a fraction of encoding/json's time and allocations.
+// It reads what encoding/json writes: the same field names, "-" and
+// omitempty. Where it is stricter (invalid UTF-8, a duplicate name, a name
+// differing in case only: nothing encoding/json writes) encoding/json gets
+// the last word, so no cookie that opened before is refused now.
+// TestDecodeStateAgreesWithEncodingJSON compares the two on every field of
+// state.
 func decodeState(raw []byte, st *state) error {
+	if len(raw) > 0 && raw[0] == stateBinaryV1 {
+		return decodeStateBinary(raw, st)
+	}
 	if jsonv2.Unmarshal(raw, st) == nil {
 		return nil
 	}
@@ -305,10 +312,7 @@ func (s *sessionStore) seenEvery() time.Duration {
 // save writes state into the response's Set-Cookie.
 func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, sess *sessions.Session, st *state) error {
 	st.pruneFlows(s.now())
-	b, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("session: encode: %w", err)
-	}
+	b := encodeState(make([]byte, 0, 512), st)
 	sess.Values[stateKey] = b
 	if s.server != nil {
 		// A new sign-in (or the end of one) gets a new id, so an id known

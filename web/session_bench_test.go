@@ -25,7 +25,7 @@ func benchSessionState(now time.Time) *state {
 	return st
 }
 
-func benchSessionStore(b *testing.B) *sessionStore {
+func benchSessionStore(b testing.TB) *sessionStore {
 	b.Helper()
 	cfg := DefaultConfig().Session
 	cfg.Secret = strings.Repeat("s", 40)

@@ -6,8 +6,12 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/qlikgate/qlikgate/providers"
+	"github.com/qlikgate/qlikgate/qlik"
 )
 
 // fillAll sets every exported field reachable from v to a value that is
@@ -285,6 +289,20 @@ func emptyToNil(v reflect.Value) {
 			if v.Type().Field(i).IsExported() {
 				emptyToNil(v.Field(i))
 			}
+		}
+	}
+}
+
+// TestStateBinaryLongValues: messages whose length needs one, two and three
+// bytes (appendMessage moves the body for the first and the last) read back
+// whole, as a Redis-held state with long values may need.
+func TestStateBinaryLongValues(t *testing.T) {
+	for _, n := range []int{1, 127, 128, 16383, 16384, 70000} {
+		st := &state{SID: "s", User: &providers.Identity{UserID: "u", Subject: strings.Repeat("x", n)},
+			Flows: []flow{{ID: "f", Entry: qlik.Entry{ReturnTo: strings.Repeat("r", n)}}}}
+		var got state
+		if err := decodeState(encodeState(nil, st), &got); err != nil || !equalStates(&got, st) {
+			t.Fatalf("%d-byte values did not read back (%v)", n, err)
 		}
 	}
 }

@@ -24,7 +24,10 @@ func TestTOTPFlowRuns(t *testing.T) {
 				t.Skip("PostgreSQL is not installed (apt-get install postgresql)")
 			}
 			jsonPath := filepath.Join(t.TempDir(), "bench.json")
-			args := []string{"-flows", "totp", "-mfa-store", kind, "-users", "2", "-totp-accounts", "40",
+			// A code is accepted once per account and 30 s step, so the
+			// accounts must outnumber what 0.9 s can use at any speed this
+			// machine reaches (with 40, a quiet machine used them all).
+			args := []string{"-flows", "totp", "-mfa-store", kind, "-users", "2", "-totp-accounts", "400",
 				"-duration", "700ms", "-warmup", "200ms", "-compare=false", "-slapd", "off", "-pki", "ecdsa", "-json", jsonPath}
 			var out, errOut bytes.Buffer
 			if code := run(context.Background(), args, &out, &errOut); code != exitOK {

@@ -67,6 +67,11 @@ func (f *floorServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "floor: qlikgate's web layer has not handed this user to Qlik yet: the cookie is not DIRECTORY/user of a signed-in user", http.StatusBadRequest)
 		return
 	}
+	answer := f.answer.Load()
+	if f.wire && answer == nil {
+		http.Error(w, "floor: no single sign-on hand-off of qlikgate's recorded yet", http.StatusInternalServerError)
+		return
+	}
 	e, err := f.target.ParseEntry(r.URL.Query())
 	if err != nil {
 		http.Error(w, "floor: "+err.Error(), http.StatusBadRequest)
@@ -79,11 +84,6 @@ func (f *floorServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr := w.Header()
 	if f.wire {
-		answer := f.answer.Load()
-		if answer == nil {
-			http.Error(w, "floor: no single sign-on hand-off of qlikgate's recorded yet", http.StatusInternalServerError)
-			return
-		}
 		for k, v := range *answer {
 			hdr[k] = v // read-only: the server copies values out, never into them
 		}

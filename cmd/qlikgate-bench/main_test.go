@@ -113,38 +113,35 @@ func checkFloor(t *testing.T, c comparison, table string) {
 		}
 		return
 	}
-	f := c.Floor
-	if f == nil {
-		t.Fatal("sso: no floor run in the comparison")
+	f, w := c.Floor, c.Wire
+	if f == nil || w == nil {
+		t.Fatalf("sso: floor run %v, wire run %v in the comparison, want both", f != nil, w != nil)
 	}
-	checkFlow(t, *f, 2)
-	if f.Module != "floor (in-process)" {
-		t.Errorf("sso floor: module %q", f.Module)
-	}
-	if q := f.QPS; q != nil && q.TicketsConsumed < int64(f.Completed) {
-		t.Errorf("sso floor: %d flows completed but only %d tickets consumed at the hub", f.Completed, q.TicketsConsumed)
-	}
-	want := c.Pooled.Throughput / f.Throughput
-	if c.FloorRatio <= 0 || math.Abs(c.FloorRatio-want) > 1e-9*want {
-		t.Errorf("sso: floor ratio %v, want pooled ÷ floor = %v", c.FloorRatio, want)
-	}
-	w := c.Wire
-	if w == nil {
-		t.Fatal("sso: no wire run in the comparison")
-	}
-	checkFlow(t, *w, 2)
-	if w.Module != "wire (in-process)" {
-		t.Errorf("sso wire: module %q", w.Module)
-	}
-	wantWire := w.Throughput / f.Throughput
-	if c.WireRatio <= 0 || math.Abs(c.WireRatio-wantWire) > 1e-9*wantWire {
-		t.Errorf("sso: wire ratio %v, want wire ÷ floor = %v", c.WireRatio, wantWire)
-	}
+	want, wantWire := c.Pooled.Throughput/f.Throughput, w.Throughput/f.Throughput
+	checkFloorRun(t, variantFloor, *f, c.FloorRatio, want)
+	checkFloorRun(t, variantWire, *w, c.WireRatio, wantWire)
 	for _, s := range []string{"sso floor", "sso wire", fmt.Sprintf("qlikgate reaches %.0f %% of the floor", 100*want),
 		fmt.Sprintf("reaches %.0f %% of the floor: %.0f flows/s", 100*wantWire, w.Throughput)} {
 		if !strings.Contains(table, s) {
 			t.Errorf("the table lacks %q:\n%s", s, table)
 		}
+	}
+}
+
+// checkFloorRun checks the sso comparison's run of a floor variant: it
+// completed hand-offs to the right user at the hub, every one with a
+// ticket consumed, and its ratio is want.
+func checkFloorRun(t *testing.T, variant string, run flowResult, ratio, want float64) {
+	t.Helper()
+	checkFlow(t, run, 2)
+	if run.Module != variant+" (in-process)" {
+		t.Errorf("sso %s: module %q", variant, run.Module)
+	}
+	if q := run.QPS; q != nil && q.TicketsConsumed < int64(run.Completed) {
+		t.Errorf("sso %s: %d flows completed but only %d tickets consumed at the hub", variant, run.Completed, q.TicketsConsumed)
+	}
+	if ratio <= 0 || math.Abs(ratio-want) > 1e-9*want {
+		t.Errorf("sso: %s ratio %v, want %v", variant, ratio, want)
 	}
 }
 

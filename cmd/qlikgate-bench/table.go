@@ -113,14 +113,13 @@ func (r *report) writeComparison(w io.Writer) {
 			}
 		}
 		if wr := c.Wire; wr != nil && c.Floor != nil {
+			fmt.Fprintf(w, "%s: wire (the floor's handler, answering with the headers of qlikgate's hand-off to a browser that sends qlikgate's session cookie) reaches ", c.Flow)
 			if len(c.WireRounds) > 1 {
 				// The median of the wire rounds, not the wire run of the
 				// round that was the median for qlikgate.
-				fmt.Fprintf(w, "%s: wire (the floor's handler, answering with the headers of qlikgate's hand-off to a browser that sends qlikgate's session cookie) reaches %.0f %% of the floor (median of %s)",
-					c.Flow, 100*median(c.WireRounds), percents(c.WireRounds))
+				fmt.Fprintf(w, "%.0f %% of the floor (median of %s)", 100*median(c.WireRounds), percents(c.WireRounds))
 			} else {
-				fmt.Fprintf(w, "%s: wire (the floor's handler, answering with the headers of qlikgate's hand-off to a browser that sends qlikgate's session cookie) reaches %.0f %% of the floor: %.0f flows/s",
-					c.Flow, 100*c.WireRatio, wr.Throughput)
+				fmt.Fprintf(w, "%.0f %% of the floor: %.0f flows/s", 100*c.WireRatio, wr.Throughput)
 			}
 			if c.WireCPURatio > 0 {
 				fmt.Fprintf(w, "; by CPU time per flow %.0f µs, %.0f %% of the floor", wr.CPU.ToolMicros, 100*c.WireCPURatio)

@@ -66,14 +66,21 @@ func fillAll(t testing.TB, v reflect.Value, seed int) {
 	}
 }
 
+// everyField is a state with every field set (fillAll).
+func everyField(t testing.TB) *state {
+	t.Helper()
+	var full state
+	fillAll(t, reflect.ValueOf(&full).Elem(), 1)
+	full.touched = false
+	return &full
+}
+
 // TestDecodeStateAgreesWithEncodingJSON: decodeState reads back whatever
 // save writes exactly as encoding/json does, for a state with every field
 // set, one with none, and a typical signed-in one.
 func TestDecodeStateAgreesWithEncodingJSON(t *testing.T) {
-	var full state
-	fillAll(t, reflect.ValueOf(&full).Elem(), 1)
-	full.touched = false
-	for name, st := range map[string]*state{"every field": &full, "empty": {}, "signed in": benchSessionState(time.Now())} {
+	full := everyField(t)
+	for name, st := range map[string]*state{"every field": full, "empty": {}, "signed in": benchSessionState(time.Now())} {
 		t.Run(name, func(t *testing.T) {
 			raw, err := json.Marshal(st)
 			if err != nil {
@@ -104,9 +111,8 @@ func assertDecodeAgrees(t *testing.T, raw []byte) {
 // JSON, decoded and encoded again by encoding/json, which is what save
 // writes), decodeState reads what encoding/json reads.
 func FuzzDecodeState(f *testing.F) {
-	var full state
-	fillAll(f, reflect.ValueOf(&full).Elem(), 1)
-	for _, st := range []*state{&full, {}, benchSessionState(time.Now())} {
+	full := everyField(f)
+	for _, st := range []*state{full, {}, benchSessionState(time.Now())} {
 		raw, _ := json.Marshal(st)
 		f.Add(raw)
 	}
@@ -130,9 +136,7 @@ func FuzzDecodeState(f *testing.F) {
 // knows it), one with none and a typical signed-in one; and the encoding
 // is smaller than the JSON save wrote before.
 func TestStateBinaryRoundTrip(t *testing.T) {
-	var full state
-	fillAll(t, reflect.ValueOf(&full).Elem(), 1)
-	full.touched = false
+	full := everyField(t)
 	// Fields JSON does not keep (json:"-"), which the encoding leaves out
 	// too: a flow's entry keeps what identifies it, not the per-request
 	// parts.
@@ -140,7 +144,7 @@ func TestStateBinaryRoundTrip(t *testing.T) {
 		e := &full.Flows[i].Entry
 		e.Kept, e.MaxAge, e.NoLogin, e.NoAccess = "", nil, "", ""
 	}
-	for name, st := range map[string]*state{"every field": &full, "empty": {}, "signed in": benchSessionState(time.Now())} {
+	for name, st := range map[string]*state{"every field": full, "empty": {}, "signed in": benchSessionState(time.Now())} {
 		t.Run(name, func(t *testing.T) {
 			raw := encodeState(nil, st)
 			var got state
@@ -217,9 +221,8 @@ func TestLoadReadsJSONSessions(t *testing.T) {
 // fuzzer's JSON, decoded by encoding/json) survives encodeState and
 // decodeState unchanged.
 func FuzzStateBinary(f *testing.F) {
-	var full state
-	fillAll(f, reflect.ValueOf(&full).Elem(), 1)
-	for _, st := range []*state{&full, {}, benchSessionState(time.Now())} {
+	full := everyField(f)
+	for _, st := range []*state{full, {}, benchSessionState(time.Now())} {
 		raw, _ := json.Marshal(st)
 		f.Add(raw)
 		f.Add(encodeState(nil, st))

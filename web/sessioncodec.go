@@ -7,7 +7,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/qlikgate/qlikgate/providers"
-	"github.com/qlikgate/qlikgate/qlik"
 )
 
 // The session state's binary encoding: what save writes since it replaced
@@ -42,11 +41,14 @@ const (
 	fIDEmail, fIDEmailVerified, fIDGroups, fIDAttributes      = 6, 7, 8, 9
 	// flow
 	fFlowID, fFlowTarget, fFlowEntry, fFlowCreated, fFlowRedirect, fFlowChange, fFlowWindow = 1, 2, 3, 4, 5, 6, 7
-	// qlik.Entry (the fields it stores: the rest are per request)
+	// qlik.Entry (the fields it stores: the rest are per request); a
+	// message of strings only, numbered from 1 (field.strings)
 	fEntryTargetID, fEntryProxyRestURI, fEntryReturnTo = 1, 2, 3
 	// redirectFlow
 	fRedirProvider, fRedirState, fRedirNonce, fRedirVerifier, fRedirStarted = 1, 2, 3, 4, 5
-	// passwordLogin, pendingChange, passkeyCeremony, and a map entry
+	// passwordLogin, pendingChange, passkeyCeremony, and a map entry:
+	// messages of strings only (field.strings), but for an attribute's
+	// repeated values
 	fFirst, fSecond, fThird = 1, 2, 3
 )
 
@@ -227,28 +229,10 @@ func decodeStateBinary(raw []byte, st *state) error {
 			d.message(func(num protowire.Number, d field) { decodeFlow(num, d, f) })
 		case fPasswordLogin:
 			st.PasswordLogin = &passwordLogin{}
-			d.message(func(num protowire.Number, d field) {
-				switch num {
-				case fFirst:
-					st.PasswordLogin.Provider = d.string()
-				case fSecond:
-					st.PasswordLogin.Username = d.string()
-				default:
-					d.unknown(num)
-				}
-			})
+			d.strings(&st.PasswordLogin.Provider, &st.PasswordLogin.Username)
 		case fKept:
 			var k, v string
-			d.message(func(num protowire.Number, d field) {
-				switch num {
-				case fFirst:
-					k = d.string()
-				case fSecond:
-					v = d.string()
-				default:
-					d.unknown(num)
-				}
-			})
+			d.strings(&k, &v)
 			if st.Kept == nil {
 				st.Kept = map[string]string{}
 			}
@@ -262,17 +246,12 @@ func decodeStateBinary(raw []byte, st *state) error {
 		case fChallenged:
 			st.Challenged = d.bool()
 		case fPasskey:
+			var session string
 			st.Passkey = &passkeyCeremony{}
-			d.message(func(num protowire.Number, d field) {
-				switch num {
-				case fFirst:
-					st.Passkey.Purpose = d.string()
-				case fSecond:
-					st.Passkey.Session = []byte(d.string())
-				default:
-					d.unknown(num)
-				}
-			})
+			d.strings(&st.Passkey.Purpose, &session)
+			if session != "" {
+				st.Passkey.Session = []byte(session)
+			}
 		default:
 			d.unknown(num)
 		}
@@ -327,7 +306,7 @@ func decodeFlow(num protowire.Number, d field, f *flow) {
 	case fFlowTarget:
 		f.Target = d.string()
 	case fFlowEntry:
-		d.message(func(num protowire.Number, d field) { decodeEntry(num, d, &f.Entry) })
+		d.strings(&f.Entry.TargetID, &f.Entry.ProxyRestURI, &f.Entry.ReturnTo)
 	case fFlowCreated:
 		f.Created = d.int()
 	case fFlowRedirect:
@@ -350,35 +329,12 @@ func decodeFlow(num protowire.Number, d field, f *flow) {
 			}
 		})
 	case fFlowChange:
+		var reason string
 		f.Change = &pendingChange{}
-		c := f.Change
-		d.message(func(num protowire.Number, d field) {
-			switch num {
-			case fFirst:
-				c.Provider = d.string()
-			case fSecond:
-				c.Username = d.string()
-			case fThird:
-				c.Reason = providers.Reason(d.string())
-			default:
-				d.unknown(num)
-			}
-		})
+		d.strings(&f.Change.Provider, &f.Change.Username, &reason)
+		f.Change.Reason = providers.Reason(reason)
 	case fFlowWindow:
 		f.Window = d.string()
-	default:
-		d.unknown(num)
-	}
-}
-
-func decodeEntry(num protowire.Number, d field, e *qlik.Entry) {
-	switch num {
-	case fEntryTargetID:
-		e.TargetID = d.string()
-	case fEntryProxyRestURI:
-		e.ProxyRestURI = d.string()
-	case fEntryReturnTo:
-		e.ReturnTo = d.string()
 	default:
 		d.unknown(num)
 	}
@@ -441,6 +397,19 @@ func (d field) message(each func(protowire.Number, field)) {
 		return
 	}
 	d.dec.fields(d.off, d.off+d.len, each)
+}
+
+// strings reads a message of strings only, whose fields 1, 2, … go to
+// dst[0], dst[1], …: the small messages of the state (a password login, a
+// kept value, a flow's entry…) are numbered so.
+func (d field) strings(dst ...*string) {
+	d.message(func(num protowire.Number, d field) {
+		if num < 1 || int(num) > len(dst) {
+			d.unknown(num)
+			return
+		}
+		*dst[num-1] = d.string()
+	})
 }
 
 func (d field) unknown(num protowire.Number) {

@@ -19,7 +19,7 @@ func compareFlows(ctx context.Context, o options, p moduleParts, progress func(s
 		res := map[string]flowResult{}
 		var rounds *floorRoundsResult
 		if flow == flowSSO && o.floorRounds > 1 {
-			fr, err := floorRounds(ctx, o.floorRounds, o.compareWindow(), p, progress)
+			fr, err := floorRounds(ctx, o.floorRounds, o.floorPhase, o.compareWindow(), p, progress)
 			if err != nil {
 				return out, err
 			}
@@ -42,6 +42,7 @@ func compareFlows(ctx context.Context, o options, p moduleParts, progress func(s
 			if rounds != nil {
 				c.FloorRounds, c.FloorCPURounds, c.FloorCPURatio = rounds.ratios, rounds.cpuRatios, median(rounds.cpuRatios)
 				c.WireRounds, c.WireCPURounds, c.WireCPURatio = rounds.wireRatios, rounds.wireCPURatios, median(rounds.wireCPURatios)
+				c.FloorCPUOverall, c.WireCPUOverall = rounds.cpuOverall, rounds.wireOverall
 			}
 		}
 		out = append(out, c)

@@ -145,3 +145,19 @@ func shareBetween(a, b cpuSample) *cpuShare {
 		IdlePct:     pct(b.idle - a.idle),
 	}
 }
+
+// addDifference adds what changed from a to b, so that s sums the
+// differences of several pairs of samples (the phases of an interleaved
+// comparison); shareBetween(cpuSample{}, s) then reads it.
+func (s *cpuSample) addDifference(a, b cpuSample) {
+	s.cpus = max(s.cpus, b.cpus)
+	s.total += b.total - a.total
+	s.idle += b.idle - a.idle
+	s.steal += b.steal - a.steal
+	if s.procs == nil {
+		s.procs = map[string]int64{}
+	}
+	for role, t := range b.procs {
+		s.procs[role] += t - a.procs[role]
+	}
+}

@@ -1,8 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestMedian(t *testing.T) {
@@ -67,4 +74,60 @@ func atoiOrZero(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// TestFloorRoundsInterleaved runs the interleaved comparison briefly: every
+// round has each variant's hand-offs, each against its own site (a round's
+// tickets at a lane's site are exactly its completed flows, which a shared
+// site would not give), and the reported ratios are those of the rounds.
+func TestFloorRoundsInterleaved(t *testing.T) {
+	site, err := newSenseSite(t.TempDir(), "ecdsa", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(site.close)
+	p := moduleParts{site: site, users: accounts(2), hash: cheapHash(t), logFile: filepath.Join(t.TempDir(), "qlikgate.log"), logLevel: "info"}
+	w := window{users: 2, warmup: 60 * time.Millisecond, duration: 900 * time.Millisecond}
+	var lines []string
+	out, err := floorRounds(context.Background(), 3, 50*time.Millisecond, w, p, func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][]float64{out.ratios, out.cpuRatios, out.wireRatios, out.wireCPURatios} {
+		if len(r) != 3 {
+			t.Fatalf("rounds %v, want 3", r)
+		}
+	}
+	for i, ratio := range out.ratios {
+		if ratio <= 0 || out.wireRatios[i] <= 0 {
+			t.Errorf("round %d: ratios %v and %v", i+1, ratio, out.wireRatios[i])
+		}
+	}
+	if m := median(out.ratios); throughputRatio(out.pooled, out.floor) != m {
+		t.Errorf("the reported runs' ratio is %v, the median round's %v", throughputRatio(out.pooled, out.floor), m)
+	}
+	for _, r := range []flowResult{out.pooled, out.floor, out.wire} {
+		checkFlow(t, r, 2)
+		if q := r.QPS; q.WindowTickets != int64(r.Completed) {
+			t.Errorf("%s: %d tickets at its site in the round, %d flows completed", r.Module, q.WindowTickets, r.Completed)
+		}
+	}
+	if runtime.GOOS == "linux" && (out.cpuOverall <= 0 || out.wireOverall <= 0) {
+		t.Errorf("no CPU ratios over all rounds: %v, %v", out.cpuOverall, out.wireOverall)
+	}
+	if want := "comparison: sso, wire variant, round 3 of 3: "; !slices.ContainsFunc(lines, func(s string) bool { return strings.HasPrefix(s, want) }) {
+		t.Errorf("no progress line %q in %q", want, lines)
+	}
+}
+
+func TestFloorRoundsNotWithRateOrRequests(t *testing.T) {
+	for _, args := range [][]string{
+		{"-floor-rounds", "3", "-rate", "100"},
+		{"-floor-rounds", "3", "-requests", "100"},
+		{"-floor-phase", "1ms"},
+	} {
+		if _, err := parseOptions(args, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
 }

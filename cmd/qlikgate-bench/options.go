@@ -34,6 +34,7 @@ type options struct {
 	compare         bool
 	compareDuration time.Duration
 	floorRounds     int
+	floorPhase      time.Duration
 
 	argon2Time time.Duration // how long to measure the argon2id hash rate; 0 skips it
 
@@ -83,7 +84,8 @@ Flags:
 	flows := fs.String("flows", "static,ldap,sso", "flows to run: static, ldap, sso, oidc, totp (with -url: login, sso)")
 	fs.BoolVar(&o.compare, "compare", true, "also run the pooled-vs-naive comparison (sso and ldap)")
 	fs.DurationVar(&o.compareDuration, "compare-duration", 0, "measured time per comparison run (0: half of -duration)")
-	fs.IntVar(&o.floorRounds, "floor-rounds", 1, "sso comparison: run pooled and floor alternately this many times, each for -compare-duration ÷ N, and report the median round's share of the floor (more than one when other work shares the machine)")
+	fs.IntVar(&o.floorRounds, "floor-rounds", 1, "sso comparison: more than one interleaves pooled, floor and wire in phases of -floor-phase over -compare-duration, split into this many rounds, and reports the median round's share of the floor (for a machine other work shares)")
+	fs.DurationVar(&o.floorPhase, "floor-phase", 200*time.Millisecond, "with -floor-rounds: how long one variant runs before the next takes its turn")
 	fs.DurationVar(&o.argon2Time, "argon2-time", 2*time.Second, "how long to measure the argon2id hash rate beside the static flow (0: skip)")
 	fs.StringVar(&o.slapd, "slapd", "auto", "LDAP directory: auto (start slapd when installed), require, off")
 	fs.StringVar(&o.pki, "pki", "rsa", "key type of the simulated Sense site: rsa (2048, like a QMC export) or ecdsa")
@@ -141,6 +143,12 @@ func (o options) validate() error {
 	}
 	if o.floorRounds < 1 || o.floorRounds > 50 {
 		errs = append(errs, fmt.Errorf("-floor-rounds: %d must be between 1 and 50", o.floorRounds))
+	}
+	if o.floorRounds > 1 && (o.rate > 0 || o.requests > 0) {
+		errs = append(errs, errors.New("-floor-rounds: the interleaved rounds run closed-loop phases of a set time; not with -rate or -requests"))
+	}
+	if o.floorPhase < 20*time.Millisecond || o.floorPhase > 10*time.Second {
+		errs = append(errs, fmt.Errorf("-floor-phase: %s must be between 20ms and 10s", o.floorPhase))
 	}
 	known := []string{flowStatic, flowLDAP, flowSSO, flowOIDC, flowTOTP}
 	known = append(known, kerberosFlows...) // kerberos.go: the Windows sign-in flows on the Samba AD DC

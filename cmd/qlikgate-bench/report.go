@@ -145,8 +145,8 @@ type comparison struct {
 	// floor qlikgate's web layer reaches.
 	FloorRatio float64 `json:"floor_ratio,omitempty"`
 	// FloorRounds are the rounds' shares of the floor, in the order they
-	// ran, with -floor-rounds > 1; Pooled and Floor are then the median
-	// round's runs.
+	// ran, with -floor-rounds > 1 (the variants interleaved in phases);
+	// Pooled, Floor and Wire are then the median round's phases.
 	FloorRounds []float64 `json:"floor_round_ratios,omitempty"`
 	// FloorCPURatio is floor ÷ pooled CPU time per flow (ToolMicros): the
 	// share of the floor qlikgate reaches on a machine that this run
@@ -164,6 +164,11 @@ type comparison struct {
 	WireRounds    []float64 `json:"wire_round_ratios,omitempty"`
 	WireCPURatio  float64   `json:"wire_cpu_ratio,omitempty"`
 	WireCPURounds []float64 `json:"wire_cpu_round_ratios,omitempty"`
+	// FloorCPUOverall and WireCPUOverall are FloorCPURatio and
+	// WireCPURatio over all the interleaved rounds together (every phase
+	// of each variant added up), with -floor-rounds > 1.
+	FloorCPUOverall float64 `json:"floor_cpu_ratio_overall,omitempty"`
+	WireCPUOverall  float64 `json:"wire_cpu_ratio_overall,omitempty"`
 }
 
 // cpuRatio is floor ÷ pooled CPU time per flow, 0 when either is unknown.

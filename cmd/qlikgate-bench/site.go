@@ -108,3 +108,18 @@ func freeAddr() (string, error) {
 	defer ln.Close()
 	return ln.Addr().String(), nil
 }
+
+// sibling is another site with the same certificates (so the same
+// qlikgate configuration trusts it) on addresses of its own, for the
+// interleaved comparison's lanes. It is not running until restart.
+func (s *senseSite) sibling() (*senseSite, error) {
+	t := &senseSite{pki: s.pki, files: s.files, ticketTTL: s.ticketTTL}
+	var err error
+	if t.hubAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	if t.qpsAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}

@@ -100,14 +100,14 @@ func (r *report) writeComparison(w io.Writer) {
 			fmt.Fprintf(w, "%s: qlikgate reaches %.0f %% of the floor: %.0f of %.0f flows/s, p99 %.2f ms against %.2f ms\n",
 				c.Flow, 100*c.FloorRatio, c.Pooled.Throughput, f.Throughput, c.Pooled.Latency.P99, f.Latency.P99)
 			if len(c.FloorRounds) > 1 {
-				fmt.Fprintf(w, "%s: share of the floor in %d alternating rounds: %s; the rows above are the median round\n",
+				fmt.Fprintf(w, "%s: share of the floor in %d rounds of interleaved phases: %s; the rows above are the median round\n",
 					c.Flow, len(c.FloorRounds), percents(c.FloorRounds))
 			}
 			if c.FloorCPURatio > 0 {
 				fmt.Fprintf(w, "%s: by CPU time per flow (this tool's process: virtual users, qliksim and the web layer or the floor): pooled %.0f µs, floor %.0f µs, so qlikgate reaches %.0f %% of the floor on a machine this run alone keeps busy",
 					c.Flow, c.Pooled.CPU.ToolMicros, f.CPU.ToolMicros, 100*c.FloorCPURatio)
 				if len(c.FloorCPURounds) > 1 {
-					fmt.Fprintf(w, " (median of %s)", percents(c.FloorCPURounds))
+					fmt.Fprintf(w, " (median of %s; %.1f %% over all rounds)", percents(c.FloorCPURounds), 100*c.FloorCPUOverall)
 				}
 				fmt.Fprintln(w)
 			}
@@ -124,7 +124,7 @@ func (r *report) writeComparison(w io.Writer) {
 			if c.WireCPURatio > 0 {
 				fmt.Fprintf(w, "; by CPU time per flow %.0f µs, %.0f %% of the floor", wr.CPU.ToolMicros, 100*c.WireCPURatio)
 				if len(c.WireCPURounds) > 1 {
-					fmt.Fprintf(w, " (median of %s)", percents(c.WireCPURounds))
+					fmt.Fprintf(w, " (median of %s; %.1f %% over all rounds)", percents(c.WireCPURounds), 100*c.WireCPUOverall)
 				}
 			}
 			fmt.Fprintln(w, ": no web layer that sends those bytes can do better")

@@ -28,8 +28,9 @@ type floorRoundsResult struct {
 var floorVariants = []string{variantPooled, variantFloor, variantWire}
 
 // floorRounds measures the sso flow against pooled, floor and wire
-// interleaved. Each variant is a lane: its own module, its own simulated
-// site and its own signed-in virtual users, all started once. Then the
+// interleaved. Each variant is a lane: its own module (started once), its
+// own simulated site and its own signed-in virtual users (both afresh at
+// every round, after which the lanes warm up again). Within a round the
 // lanes take turns: one lane's users run for a phase while the others
 // wait, in an order that rotates every cycle so that no variant always
 // follows the same one. A round is n-th of the cycles; its ratios compare
@@ -55,16 +56,24 @@ func floorRounds(ctx context.Context, n int, phase time.Duration, w window, p mo
 		}
 		lanes = append(lanes, l)
 	}
-	for warm := time.Duration(0); warm < w.warmup && ctx.Err() == nil; warm += phase {
-		for _, l := range lanes {
-			l.runPhase(ctx, phase)
-		}
-	}
 	cycle := phase * time.Duration(len(lanes))
 	perRound := max(1, int((w.duration+cycle*time.Duration(n)/2)/(cycle*time.Duration(n)))) // cycles per round, rounded
 	type round map[string]*laneRound
 	rounds := make([]round, n)
 	for r := range n {
+		// Every round starts on fresh sites: qliksim keeps each ticket
+		// until it expires, and a site that filled up over many rounds
+		// would make later rounds slower (the faster lane's the most).
+		for _, l := range lanes {
+			if err := l.restart(ctx); err != nil {
+				return out, fmt.Errorf("comparison %s (%s, round %d): %w", flowSSO, l.variant, r+1, err)
+			}
+		}
+		for warm := time.Duration(0); warm < w.warmup && ctx.Err() == nil; warm += phase {
+			for _, l := range lanes {
+				l.runPhase(ctx, phase)
+			}
+		}
 		rounds[r] = round{}
 		for _, l := range lanes {
 			rounds[r][l.variant] = newLaneRound(l.site.stats())
@@ -119,15 +128,18 @@ type lane struct {
 	site    *senseSite
 	ownSite bool // started for this lane, closed with it
 	module  *inProcessModule
+	spec    flowSpec
+	users   int
 	vus     []*virtualUser
 	pids    map[string]int
 }
 
 // startLane starts the variant's module in front of a simulated site of
 // its own (p.site itself for the first lane, a sibling with the same
-// certificates for the others) and signs its virtual users in.
+// certificates for the others); restart then starts the site and signs the
+// virtual users in.
 func startLane(ctx context.Context, variant string, first bool, users int, p moduleParts) (l *lane, err error) {
-	l = &lane{variant: variant, site: p.site, pids: toolPIDs(p.dir)}
+	l = &lane{variant: variant, site: p.site, pids: toolPIDs(p.dir), users: users}
 	if !first {
 		if l.site, err = p.site.sibling(); err != nil {
 			return nil, err
@@ -143,19 +155,32 @@ func startLane(ctx context.Context, variant string, first bool, users int, p mod
 	if l.module, err = startInProcess(ctx, variant, p); err != nil {
 		return l, err
 	}
-	if err := l.site.restart(l.module.publicURL); err != nil {
-		return l, err
-	}
 	e := entrance{start: l.site.hubURL(), moduleURL: l.module.publicURL, hubShowsUser: true, floor: servedByFloor(variant), wire: variant == variantWire}
-	l.vus, err = prepareAll(ctx, flowFor(flowSSO, e, p.users, p.dir != nil), users)
-	return l, err
+	l.spec = flowFor(flowSSO, e, p.users, p.dir != nil)
+	return l, nil
 }
 
-func (l *lane) close() error {
+// restart starts a fresh simulated site and signs the virtual users in
+// anew, through a Qlik entry of that site (its targetIds die with it).
+func (l *lane) restart(ctx context.Context) error {
+	l.closeUsers()
+	if err := l.site.restart(l.module.publicURL); err != nil {
+		return err
+	}
+	var err error
+	l.vus, err = prepareAll(ctx, l.spec, l.users)
+	return err
+}
+
+func (l *lane) closeUsers() {
 	for _, v := range l.vus {
 		v.close()
 	}
 	l.vus = nil
+}
+
+func (l *lane) close() error {
+	l.closeUsers()
 	var err error
 	if l.module != nil {
 		err = l.module.stop()

@@ -171,14 +171,20 @@ func (s *sealedCookies) open(name, value string) ([]byte, error) {
 		return nil, errCookieInvalid
 	}
 	buf = buf[:n]
-	for _, aead := range s.aeads {
+	for i, aead := range s.aeads {
 		ns := aead.NonceSize()
 		if len(buf) < ns+sealedHeader+aead.Overhead() {
 			return nil, errCookieInvalid
 		}
-		// Open into a copy: a failed Open may leave its output garbled,
-		// and the next key needs the ciphertext intact.
-		plain, err := aead.Open(nil, buf[:ns], buf[ns:], []byte(name))
+		// Open into a copy while another key may follow: a failed Open
+		// clears its output, and the next key needs the ciphertext
+		// intact. The last key (the only one, unless secrets are being
+		// rotated) opens in place.
+		var dst []byte
+		if i == len(s.aeads)-1 {
+			dst = buf[ns:ns]
+		}
+		plain, err := aead.Open(dst, buf[:ns], buf[ns:], []byte(name))
 		if err != nil {
 			continue
 		}

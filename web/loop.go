@@ -48,6 +48,12 @@ func (lc loopCount) looping() bool { return lc.n > loopLimit }
 // the HMAC comes from a pool (its keyed state computed once, not per
 // request) and the message is built without allocating.
 func (s *sessionStore) loopMAC(sid string, lc loopCount) string {
+	var buf [24]byte
+	return string(s.appendLoopMAC(buf[:0], sid, lc))
+}
+
+// appendLoopMAC appends loopMAC's value to dst.
+func (s *sessionStore) appendLoopMAC(dst []byte, sid string, lc loopCount) []byte {
 	var buf [96]byte
 	msg := append(buf[:0], sid...)
 	msg = append(msg, '|')
@@ -63,7 +69,7 @@ func (s *sessionStore) loopMAC(sid string, lc loopCount) string {
 	var sum [sha256.Size]byte
 	mac := m.Sum(sum[:0])
 	s.loopMACs.Put(m)
-	return base64.RawURLEncoding.EncodeToString(mac[:16])
+	return base64.RawURLEncoding.AppendEncode(dst, mac[:16])
 }
 
 // readLoop returns the browser's count for the session sid; a missing,
@@ -73,14 +79,16 @@ func (s *sessionStore) readLoop(r *http.Request, sid string) loopCount {
 	if err != nil {
 		return loopCount{}
 	}
-	parts := strings.Split(c.Value, ".")
-	if len(parts) != 3 {
+	startS, rest, ok1 := strings.Cut(c.Value, ".")
+	nS, mac, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 {
 		return loopCount{}
 	}
-	start, err1 := strconv.ParseInt(parts[0], 10, 64)
-	n, err2 := strconv.Atoi(parts[1])
+	start, err1 := strconv.ParseInt(startS, 10, 64)
+	n, err2 := strconv.Atoi(nS)
 	lc := loopCount{start: start, n: n}
-	if err1 != nil || err2 != nil || n < 1 || !hmac.Equal([]byte(parts[2]), []byte(s.loopMAC(sid, lc))) {
+	var buf [24]byte
+	if err1 != nil || err2 != nil || n < 1 || !hmac.Equal([]byte(mac), s.appendLoopMAC(buf[:0], sid, lc)) {
 		return loopCount{}
 	}
 	return lc
@@ -93,8 +101,16 @@ func (s *sessionStore) readLoop(r *http.Request, sid string) loopCount {
 // built from attributes rendered once (loopAttrs): the value is digits,
 // dots and base64url, which a cookie carries unquoted.
 func (s *sessionStore) writeLoop(w http.ResponseWriter, sid string, lc loopCount) {
-	value := strconv.FormatInt(lc.start, 10) + "." + strconv.Itoa(lc.n) + "." + s.loopMAC(sid, lc)
-	w.Header().Add("Set-Cookie", loopCookie+"="+value+s.loopAttrs)
+	b := make([]byte, 0, len(loopCookie)+48+len(s.loopAttrs))
+	b = append(b, loopCookie...)
+	b = append(b, '=')
+	b = strconv.AppendInt(b, lc.start, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(lc.n), 10)
+	b = append(b, '.')
+	b = s.appendLoopMAC(b, sid, lc)
+	b = append(b, s.loopAttrs...)
+	w.Header().Add("Set-Cookie", string(b))
 }
 
 // loopCookieAttrs is what follows the value in writeLoop's Set-Cookie.
